@@ -1,0 +1,153 @@
+"""The paper catalogue and BM25 keyword index: one SQLite file beside Chroma's.
+
+SQLite FTS5 gives a persistent, incrementally updated BM25 index with no extra
+dependency, and its transactions make a paper's row and keyword entries change
+together. A paper's row is written last during ingest, so a row means the
+paper's vectors were complete when it was written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .chunking import Chunk
+from .errors import StoreError
+from .paper import Paper
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS papers (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, abstract TEXT NOT NULL, authors TEXT NOT NULL,
+    url TEXT NOT NULL, published TEXT NOT NULL, year INTEGER, source TEXT NOT NULL,
+    version INTEGER NOT NULL, content_hash TEXT NOT NULL, n_chunks INTEGER NOT NULL,
+    added_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
+    chunk_id UNINDEXED, paper_id UNINDEXED, title, text, tokenize = 'porter unicode61'
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class StoredState:
+    content_hash: str
+    version: int
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    chunk_id: str
+    paper_id: str
+    text: str
+    bm25: float  # SQLite's bm25(): lower is better
+
+
+class Catalog:
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()  # one connection shared by the app's worker threads
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open keyword index {path}: {exc}") from exc
+
+    def _run(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        try:
+            with self._lock:
+                return self._db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"keyword index {self.path}: {exc}") from exc
+
+    def states(self, paper_ids: Iterable[str] | None = None) -> dict[str, StoredState]:
+        ids = list(paper_ids) if paper_ids is not None else None
+        if ids is not None and not ids:
+            return {}
+        sql = "SELECT id, content_hash, version, n_chunks FROM papers"
+        rows = self._run(sql + (f" WHERE id IN ({','.join('?' * len(ids))})" if ids else ""), ids or ())
+        return {row[0]: StoredState(*row[1:]) for row in rows}
+
+    def commit(self, items: Sequence[tuple[Paper, Sequence[Chunk]]]) -> None:
+        """Replace each paper's row and keyword entries in one transaction."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                for paper, chunks in items:
+                    self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
+                    self._db.executemany("INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
+                                         [(c.id, c.paper_id, c.title, c.text) for c in chunks])
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO papers (id, title, abstract, authors, url, published, year,"
+                        " source, version, content_hash, n_chunks) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (paper.id, paper.title, paper.abstract, json.dumps(list(paper.authors)), paper.url,
+                         paper.published, paper.year, paper.source, paper.version, paper.content_hash,
+                         len(chunks)))
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"keyword index {self.path}: {exc}") from exc
+
+    def delete(self, paper_ids: Sequence[str]) -> int:
+        marks = ",".join("?" * len(paper_ids))
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
+            deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
+            self._db.execute("COMMIT")
+        return deleted
+
+    def papers(self, paper_ids: Sequence[str] | None = None) -> list[Paper]:
+        sql = "SELECT id, title, abstract, authors, url, published, source, version FROM papers"
+        if paper_ids is not None:
+            sql += f" WHERE id IN ({','.join('?' * len(paper_ids))})"
+        rows = self._run(sql + " ORDER BY published DESC, added_at DESC, id", paper_ids or ())
+        return [Paper(id=r[0], title=r[1], abstract=r[2], authors=tuple(json.loads(r[3])), url=r[4],
+                      published=r[5], source=r[6], version=r[7]) for r in rows]
+
+    def filter_ids(self, source: str | None = None, year: int | None = None,
+                   author: str | None = None) -> list[str]:
+        clauses, params = [], []
+        if source:
+            clauses.append("source = ?"), params.append(source)
+        if year:
+            clauses.append("year = ?"), params.append(int(year))
+        if author:
+            clauses.append("authors LIKE ?"), params.append(f"%{author}%")
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [r[0] for r in self._run(f"SELECT id FROM papers{where}", params)]
+
+    def keyword_search(self, query: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[KeywordHit]:
+        terms = sorted(set(re.findall(r"\w+", query.lower())))
+        if not terms or paper_ids == []:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        sql = "SELECT chunk_id, paper_id, text, bm25(chunk_text) FROM chunk_text WHERE chunk_text MATCH ?"
+        params: list = [match]
+        if paper_ids is not None:
+            sql += f" AND paper_id IN ({','.join('?' * len(paper_ids))})"
+            params += list(paper_ids)
+        rows = self._run(sql + " ORDER BY bm25(chunk_text) LIMIT ?", params + [limit])
+        return [KeywordHit(*row) for row in rows]
+
+    def chunk_count(self) -> int:
+        return self._run("SELECT count(*) FROM chunk_text")[0][0]
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._run("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._run("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

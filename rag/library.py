@@ -1,0 +1,132 @@
+"""``Library``: the public face of a store of abstracts."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Literal, Sequence
+
+from .catalog import Catalog
+from .chunking import Chunker
+from .embedder import Embedder, MiniLMEmbedder
+from .errors import InputError, RagError
+from .ingest import IngestSummary, Progress, ingest
+from .loaders import load_path
+from .paper import Paper, paper_from_dict
+from .retrieval import Hit, fuse
+from .settings import Settings
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+
+
+@dataclass(frozen=True)
+class Stats:
+    papers: int
+    chunks: int
+    store_dir: Path
+    embedder: str
+
+
+class Library:
+    """A persistent, searchable collection of paper abstracts.
+
+    >>> lib = Library("/tmp/my-store")
+    >>> lib.add([{"id": "p1", "title": "A title", "abstract": "Some abstract."}])
+    """
+
+    def __init__(self, path: str | Path | None = None, *, settings: Settings | None = None,
+                 embedder: Embedder | None = None):
+        self.settings = settings or Settings.from_env()
+        if path is not None:
+            self.settings = dataclasses.replace(self.settings, store_dir=Path(path).expanduser())
+        self.embedder = embedder or MiniLMEmbedder(max_tokens=self.settings.embed_max_tokens,
+                                                   batch_size=self.settings.embed_batch_size)
+        self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
+        self._store = None  # opened on first use: Chroma's start-up is not free
+
+    @property
+    def path(self) -> Path:
+        return self.settings.store_dir
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import VectorStore
+
+            self._store = VectorStore(self.settings.store_dir / "chroma", self.settings.collection,
+                                      self.embedder)
+        return self._store
+
+    def _chunker(self) -> Chunker:
+        s = self.settings
+        return Chunker(self.embedder.count_tokens, s.embed_max_tokens, s.chunk_tokens, s.chunk_overlap)
+
+    def add(self, papers: Iterable[Paper | dict], progress: Progress | None = None) -> IngestSummary:
+        """Store papers (``Paper``s or dicts with id/title/abstract); safe to repeat."""
+        records = [_as_paper(item, f"item {i}") for i, item in enumerate(papers, 1)]
+        return ingest(records, catalog=self._catalog, store=self.store, chunker=self._chunker(),
+                      embedder=self.embedder, batch_papers=self.settings.ingest_batch_papers,
+                      progress=progress)
+
+    def ingest(self, paths: Sequence[str | Path], skip_bad: bool = False,
+               progress: Progress | None = None) -> IngestSummary:
+        """Load files (any supported format) and store their papers.
+
+        Every file is parsed before anything is written, so a bad record
+        without ``skip_bad`` leaves the store exactly as it was.
+        """
+        papers, problems = [], []
+        for path in paths:
+            loaded = load_path(path, skip_bad=skip_bad)
+            papers += loaded.papers
+            problems += loaded.problems
+        summary = self.add(papers, progress=progress)
+        summary.skipped = problems
+        return summary
+
+    def search(self, query: str, k: int = 5, *, source: str | None = None, year: int | None = None,
+               author: str | None = None, mode: SearchMode = "hybrid") -> list[Hit]:
+        """The ``k`` papers best matching ``query``, best first, each with its best chunk."""
+        if not query.strip():
+            raise RagError("empty search query")
+        allowed = self._catalog.filter_ids(source, year, author) if (source or year or author) else None
+        n = max(self.settings.candidates, k)
+        dense = self.store.query(query, n, allowed) if mode != "keyword" else []
+        keyword = self._catalog.keyword_search(query, n, allowed) if mode != "dense" else []
+        fused = fuse(dense, keyword, self.settings.rrf_k)
+        papers = {p.id: p for p in self._catalog.papers([f.paper_id for f in fused[: k * 2]])} if fused else {}
+        hits = [Hit(paper_id=f.paper_id, title=papers[f.paper_id].title, text=f.chunk.text, score=f.score,
+                    url=papers[f.paper_id].url, chunk_id=f.chunk.chunk_id, dense_similarity=f.dense_similarity,
+                    dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
+                for f in fused[: k * 2] if f.paper_id in papers]  # papers not in the catalogue are mid-ingest
+        return hits[:k]
+
+    def papers(self) -> list[Paper]:
+        return self._catalog.papers()
+
+    def get(self, paper_id: str) -> Paper:
+        found = self._catalog.papers([paper_id])
+        if not found:
+            raise RagError(f"no paper with id {paper_id!r}")
+        return found[0]
+
+    def delete(self, paper_id: str) -> bool:
+        """Remove a paper's vectors, then its row; returns whether it existed."""
+        self.store.delete_papers([paper_id])
+        return self._catalog.delete([paper_id]) > 0
+
+    def stats(self) -> Stats:
+        return Stats(papers=len(self._catalog.states()), chunks=self._catalog.chunk_count(),
+                     store_dir=self.path, embedder=self.embedder.name)
+
+    def close(self) -> None:
+        self._catalog.close()
+
+
+def _as_paper(item: Paper | dict, record: str) -> Paper:
+    if isinstance(item, Paper):
+        return item
+    if isinstance(item, dict) and not str(item.get("id") or "").strip():
+        raise InputError("missing id", record=record)
+    return paper_from_dict(item, source="api", record=record)

@@ -1,0 +1,228 @@
+"""Read abstracts from files into ``Paper`` records.
+
+Every format yields ``(record label, Paper | InputError)`` so one bad record is
+reported by name without hiding the good ones around it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .errors import InputError
+from .paper import Paper, make_paper, paper_from_dict
+
+Record = tuple[str, "Paper | InputError"]
+
+
+@dataclass
+class LoadResult:
+    papers: list[Paper] = field(default_factory=list)
+    problems: list[InputError] = field(default_factory=list)
+
+
+def load_path(path: str | Path, skip_bad: bool = False) -> LoadResult:
+    """All papers in a file (or every supported file under a directory).
+
+    Without ``skip_bad`` the first bad record raises ``InputError`` before
+    anything is returned, so a caller never stores half a file by accident.
+    """
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES) \
+        if path.is_dir() else [path]
+    result = LoadResult()
+    for file in files:
+        for _label, item in _records(file):
+            if isinstance(item, InputError):
+                if not skip_bad:
+                    raise item
+                result.problems.append(item)
+            else:
+                result.papers.append(item)
+    return result
+
+
+def _records(path: Path) -> Iterator[Record]:
+    text = read_text(path)
+    parser = PARSERS[detect_format(path, text)]
+    try:
+        yield from parser(text, str(path))
+    except InputError as exc:  # a whole-file failure (e.g. malformed XML) is one bad record
+        yield exc.record or "file", exc
+
+
+def read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", str(path)) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
+                         "re-save the file as UTF-8", str(path), f"line {line}") from exc
+
+
+def detect_format(path: Path, text: str) -> str:
+    """Format by extension, else by the first non-blank character and shape."""
+    if path.suffix.lower() in SUFFIXES:
+        return SUFFIXES[path.suffix.lower()]
+    head = text.lstrip()[:1]
+    if head == "[":
+        return "json"
+    if head == "{":
+        lines = [line for line in text.splitlines() if line.strip()]
+        return "jsonl" if len(lines) > 1 and all(l.lstrip().startswith("{") for l in lines) else "json"
+    if head == "<":
+        return "atom"
+    if head == "@" or re.search(r"^@\w+\s*\{", text, re.M):
+        return "bibtex"
+    first = text.lstrip().split("\n", 1)[0].lower()
+    if "title" in first and "abstract" in first and ("," in first or "\t" in first):
+        return "csv"
+    return "digest"
+
+
+def parse_jsonl(text: str, path: str) -> Iterator[Record]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        label = f"line {number}"
+        try:
+            yield label, paper_from_dict(json.loads(line), source=Path(path).name, path=path, record=label)
+        except json.JSONDecodeError as exc:
+            yield label, InputError(f"malformed JSON ({exc.msg} at column {exc.colno})", path, label)
+        except InputError as exc:
+            yield label, exc
+
+
+def parse_json(text: str, path: str) -> Iterator[Record]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"malformed JSON ({exc.msg})", path, f"line {exc.lineno}") from exc
+    if isinstance(data, dict):
+        data = data.get("papers", data.get("entries", [data]))
+    if not isinstance(data, list):
+        raise InputError("expected a list of papers or an object with 'papers'", path)
+    for number, item in enumerate(data, 1):
+        label = f"item {number}"
+        try:
+            yield label, paper_from_dict(item, source=Path(path).name, path=path, record=label)
+        except InputError as exc:
+            yield label, exc
+
+
+def parse_csv(text: str, path: str) -> Iterator[Record]:
+    dialect = csv.excel_tab if "\t" in text.split("\n", 1)[0] else csv.excel
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    fields = {f.strip().lower() for f in reader.fieldnames or []}
+    if not {"title", "abstract"} <= fields:
+        raise InputError("CSV header must name 'title' and 'abstract' columns", path, "header")
+    for row in reader:
+        label = f"row {reader.line_num}"
+        row = {(k or "").strip().lower(): v for k, v in row.items()}
+        try:
+            yield label, paper_from_dict(row, source=Path(path).name, path=path, record=label)
+        except InputError as exc:
+            yield label, exc
+
+
+def parse_bibtex(text: str, path: str) -> Iterator[Record]:
+    import bibtexparser  # only this module parses BibTeX
+
+    library = bibtexparser.parse_string(text)
+    for block in library.failed_blocks:
+        label = f"line {block.start_line + 1}"
+        yield label, InputError(f"malformed BibTeX entry ({block.error})", path, label)
+    for entry in library.entries:
+        label = f"@{entry.entry_type}{{{entry.key}}}"
+        fields = {k.lower(): _unbrace(v.value) for k, v in entry.fields_dict.items()}
+        try:
+            yield label, make_paper(
+                fields.get("title", ""), fields.get("abstract", ""),
+                id_hints=(fields.get("eprint", ""), fields.get("doi", ""), fields.get("journal", "")),
+                authors=[a.strip() for a in fields.get("author", "").split(" and ")],
+                url=fields.get("url", ""), published=fields.get("year", ""),
+                source=Path(path).name, path=path, record=label)
+        except InputError as exc:
+            yield label, exc
+
+
+def _unbrace(value) -> str:
+    return re.sub(r"[{}]", "", str(value)).replace("\\&", "&").replace("~", " ")
+
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
+_ARXIV = "{http://arxiv.org/schemas/atom}"
+
+
+def parse_atom(text: str, path: str) -> Iterator[Record]:
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else 0
+        raise InputError(f"malformed XML ({exc})", path, f"line {line}") from exc
+    entries = root.findall(f"{_ATOM}entry") or ([root] if root.tag == f"{_ATOM}entry" else [])
+    if not entries:
+        raise InputError("no Atom <entry> elements found (expected an arXiv API response)", path)
+    for number, entry in enumerate(entries, 1):
+        get = lambda tag: (entry.findtext(tag) or "").strip()
+        label = f"entry {number}"
+        links = [l.get("href", "") for l in entry.findall(f"{_ATOM}link") if l.get("rel") == "alternate"]
+        try:
+            yield label, make_paper(
+                get(f"{_ATOM}title"), get(f"{_ATOM}summary"),
+                id_hints=(get(f"{_ATOM}id"), get(f"{_ARXIV}doi")),
+                authors=[a.findtext(f"{_ATOM}name") or "" for a in entry.findall(f"{_ATOM}author")],
+                url=links[0] if links else "", published=get(f"{_ATOM}published"),
+                source=Path(path).name, path=path, record=label)
+        except InputError as exc:
+            yield label, exc
+
+
+_MIN_ABSTRACT_CHARS = 200  # shorter blocks are headings, dates or page chrome, not abstracts
+
+
+def parse_digest(text: str, path: str) -> Iterator[Record]:
+    """A digest page: a title line, a blank line, an abstract paragraph, repeated.
+
+    Blocks before the first title/abstract pair are page chrome and ignored;
+    after it, a title without an abstract is a bad record.
+    """
+    blocks = [(m.group(0).strip(), text[: m.start()].count("\n") + 1)
+              for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", text) if m.group(0).strip()]
+    started, i = False, 0
+    while i < len(blocks):
+        title, line = blocks[i]
+        following = blocks[i + 1][0] if i + 1 < len(blocks) else ""
+        label = f"line {line}"
+        if len(following) >= _MIN_ABSTRACT_CHARS and "\n" not in title and len(title) < 300:
+            started = True
+            try:
+                yield label, make_paper(title, following, source=Path(path).name, path=path, record=label)
+            except InputError as exc:
+                yield label, exc
+            i += 2
+            continue
+        if started:
+            yield label, InputError(f"{title[:60]!r} is not followed by an abstract paragraph", path, label)
+        i += 1
+    if not started:
+        raise InputError("no 'title line, blank line, abstract paragraph' entries found", path)
+
+
+PARSERS: dict[str, Callable[[str, str], Iterator[Record]]] = {
+    "jsonl": parse_jsonl, "json": parse_json, "csv": parse_csv,
+    "bibtex": parse_bibtex, "atom": parse_atom, "digest": parse_digest,
+}
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
+            ".bib": "bibtex", ".bibtex": "bibtex", ".xml": "atom", ".atom": "atom",
+            ".txt": "digest", ".md": "digest"}

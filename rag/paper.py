@@ -1,0 +1,114 @@
+"""The one record every source is normalised to, and its stable id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+from .errors import InputError
+
+_ARXIV_NEW = r"\d{4}\.\d{4,5}"
+_ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_RE = re.compile(rf"(?:arxiv[:/]|abs/|pdf/|^)\s*({_ARXIV_NEW}|{_ARXIV_OLD})(?:v(\d+))?", re.I)
+DOI_RE = re.compile(r"\b(10\.\d{4,9}/[^\s\"<>]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Paper:
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    url: str = ""
+    published: str = ""  # ISO date, as precise as the source gives (YYYY, YYYY-MM or YYYY-MM-DD)
+    source: str = ""
+    version: int = 0  # arXiv version; 0 when the source has none
+
+    @property
+    def year(self) -> int | None:
+        match = re.match(r"(\d{4})", self.published)
+        return int(match.group(1)) if match else None
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything stored for the paper would change."""
+        text = "\x1f".join([self.title, self.abstract, "\x1e".join(self.authors),
+                            self.url, self.published, self.source, str(self.version)])
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["authors"] = list(self.authors)
+        return data
+
+
+def clean_text(text: str) -> str:
+    """Collapse whitespace and normalise Unicode so equal texts compare equal."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip()
+
+
+def arxiv_id(*candidates: str) -> tuple[str, int] | None:
+    """The first arXiv id (without version) and its version found in ``candidates``."""
+    for value in candidates:
+        match = ARXIV_RE.search(value or "")
+        if match:
+            return match.group(1).lower() if "/" in match.group(1) else match.group(1), int(match.group(2) or 0)
+    return None
+
+
+def doi_of(*candidates: str) -> str | None:
+    for value in candidates:
+        match = DOI_RE.search(value or "")
+        if match:
+            return match.group(1).rstrip(".,;").lower()
+    return None
+
+
+def title_key(title: str) -> str:
+    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", folded).strip()
+
+
+def make_paper(title: str, abstract: str, *, id_hints: tuple[str, ...] = (), authors=(),
+               url: str = "", published: str = "", source: str = "", given_id: str = "",
+               path: str = "", record: str = "") -> Paper:
+    """Build a validated ``Paper``: arXiv id, else DOI, else given id, else title hash."""
+    title, abstract = clean_text(title), clean_text(abstract)
+    if not title:
+        raise InputError("missing title", path, record)
+    if not abstract:
+        raise InputError(f"missing abstract for {title[:60]!r}", path, record)
+    version = 0
+    found = arxiv_id(given_id, url, *id_hints)
+    if found:
+        paper_id, version = f"arxiv:{found[0]}", found[1]
+        url = url or f"https://arxiv.org/abs/{found[0]}"
+    elif doi := doi_of(given_id, *id_hints, url):
+        paper_id = f"doi:{doi}"
+    elif given_id.strip():
+        paper_id = clean_text(given_id)
+    else:
+        paper_id = "title:" + hashlib.sha1(title_key(title).encode()).hexdigest()[:16]
+    if isinstance(authors, str):
+        authors = [a for a in re.split(r"\s*(?:;|\band\b)\s*", authors)]
+    return Paper(id=paper_id, title=title, abstract=abstract,
+                 authors=tuple(clean_text(a) for a in authors if clean_text(a)),
+                 url=url.strip(), published=published.strip()[:10], source=source, version=version)
+
+
+def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str = "") -> Paper:
+    """A ``Paper`` from a loosely shaped mapping (JSON, CSV row or API dict)."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected an object, got {type(data).__name__}", path, record)
+    get = lambda *keys: next((str(data[k]) for k in keys if data.get(k) not in (None, "")), "")
+    authors = data.get("authors") or data.get("author") or ()
+    if isinstance(authors, list):
+        authors = [a.get("name", "") if isinstance(a, dict) else str(a) for a in authors]
+    return make_paper(
+        get("title"), get("abstract", "summary"),
+        id_hints=(get("arxiv_id", "arxiv", "eprint"), get("doi")),
+        given_id=get("id", "paper_id") or (f"pmid:{data['pmid']}" if data.get("pmid") else ""),
+        authors=authors, url=get("url", "link"), published=get("published", "date", "year"),
+        source=get("source") or source, path=path, record=record)

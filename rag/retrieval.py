@@ -1,0 +1,64 @@
+"""Reciprocal rank fusion of dense and keyword results, grouped per paper."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+
+class RankedChunk(Protocol):
+    chunk_id: str
+    paper_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One paper found by a search, shown through its best-matching chunk."""
+
+    paper_id: str
+    title: str
+    text: str
+    score: float  # fused RRF score: higher is better, comparable only within one search
+    url: str = ""
+    chunk_id: str = ""
+    dense_similarity: float | None = None  # cosine similarity of the best dense chunk, if any
+    dense_rank: int | None = None  # 1-based paper rank among dense results
+    keyword_rank: int | None = None  # 1-based paper rank among BM25 results
+
+
+@dataclass
+class _Fused:
+    paper_id: str
+    score: float = 0.0
+    best_rank: int = 10**9
+    chunk: RankedChunk | None = None
+    dense_similarity: float | None = None
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+def paper_ranking(chunks: Sequence[RankedChunk]) -> list[tuple[str, RankedChunk]]:
+    """Papers in order of their best chunk, each with that chunk."""
+    seen: dict[str, RankedChunk] = {}
+    for chunk in chunks:
+        seen.setdefault(chunk.paper_id, chunk)
+    return list(seen.items())
+
+
+def fuse(dense: Sequence[RankedChunk], keyword: Sequence[RankedChunk], rrf_k: int = 60) -> list[_Fused]:
+    """Papers scored by sum(1 / (rrf_k + rank)) over both rankings, best first.
+
+    A paper's text is the chunk it ranked best with in either list (dense on ties).
+    """
+    fused: dict[str, _Fused] = {}
+    for name, ranking in (("dense", paper_ranking(dense)), ("keyword", paper_ranking(keyword))):
+        for rank, (paper_id, chunk) in enumerate(ranking, 1):
+            entry = fused.setdefault(paper_id, _Fused(paper_id))
+            entry.score += 1.0 / (rrf_k + rank)
+            setattr(entry, f"{name}_rank", rank)
+            if name == "dense":
+                entry.dense_similarity = getattr(chunk, "similarity", None)
+            if rank < entry.best_rank:
+                entry.best_rank, entry.chunk = rank, chunk
+    return sorted(fused.values(), key=lambda e: (-e.score, e.best_rank, e.paper_id))

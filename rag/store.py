@@ -1,0 +1,116 @@
+"""Chunk vectors in Chroma: the only module that imports chromadb."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from chromadb import Documents, EmbeddingFunction, Embeddings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from .chunking import Chunk
+from .embedder import Embedder, MiniLMEmbedder
+from .errors import StoreError
+
+
+@register_embedding_function
+class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Our ``Embedder`` as a Chroma embedding function, so Chroma records which model built a collection."""
+
+    def __init__(self, embedder: Embedder | None = None):
+        self.embedder = embedder or MiniLMEmbedder()
+
+    def __call__(self, input: Documents) -> Embeddings:
+        return list(self.embedder.embed(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "rag-abstracts"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": self.embedder.name, "max_tokens": self.embedder.max_tokens}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingFunction":
+        if config.get("model") not in (None, MiniLMEmbedder.name):
+            raise StoreError(f"collection was built with embedder {config.get('model')!r}; "
+                             "open it with that embedder")
+        return ChromaEmbeddingFunction(MiniLMEmbedder(max_tokens=config.get("max_tokens", 256)))
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    chunk_id: str
+    paper_id: str
+    text: str
+    similarity: float  # cosine similarity, 1 is identical
+
+
+class VectorStore:
+    def __init__(self, path: Path, collection: str, embedder: Embedder):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        self.embedder = embedder
+        try:
+            # Telemetry off: the product is offline by construction.
+            self._client = chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+            self._collection = self._client.get_or_create_collection(
+                collection, embedding_function=ChromaEmbeddingFunction(embedder),
+                configuration={"hnsw": {"space": "cosine"}})
+        except StoreError:
+            raise
+        except Exception as exc:  # chromadb raises many unrelated types
+            raise StoreError(f"cannot open Chroma store at {path}: {exc}") from exc
+
+    def _call(self, what: str, method, **kwargs):
+        try:
+            return method(**kwargs)
+        except Exception as exc:
+            raise StoreError(f"Chroma {what} failed: {exc}") from exc
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, metadata: Sequence[dict]) -> None:
+        self._call("upsert", self._collection.upsert, ids=[c.id for c in chunks],
+                   embeddings=vectors, documents=[c.text for c in chunks], metadatas=list(metadata))
+
+    def chunk_ids_by_paper(self, paper_ids: Sequence[str] | None = None) -> dict[str, set[str]]:
+        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
+        if paper_ids is not None and not paper_ids:
+            return {}
+        found = self._call("get", self._collection.get, where=where, include=["metadatas"])
+        grouped: dict[str, set[str]] = {}
+        for chunk_id, meta in zip(found["ids"], found["metadatas"]):
+            grouped.setdefault(meta["paper_id"], set()).add(chunk_id)
+        return grouped
+
+    def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            self._call("delete", self._collection.delete, ids=list(chunk_ids))
+
+    def delete_papers(self, paper_ids: Sequence[str]) -> None:
+        if paper_ids:
+            self._call("delete", self._collection.delete, where={"paper_id": {"$in": list(paper_ids)}})
+
+    def query(self, text: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[DenseHit]:
+        if paper_ids is not None and not paper_ids:
+            return []
+        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
+        limit = min(limit, self.count())
+        if limit == 0:
+            return []
+        found = self._call("query", self._collection.query, query_texts=[text], n_results=limit,
+                           where=where, include=["documents", "metadatas", "distances"])
+        return [DenseHit(chunk_id, meta["paper_id"], doc, 1.0 - dist) for chunk_id, doc, meta, dist in
+                zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])]
+
+    def count(self) -> int:
+        return self._call("count", self._collection.count)
