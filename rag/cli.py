@@ -1,0 +1,146 @@
+"""The ``rag`` command line. Errors become one readable line and exit code 1."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+
+from .errors import RagError
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, desc=desc, unit="paper", file=sys.stderr, disable=None)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    update.close = bar.close
+    return update
+
+
+def _library(args):
+    from .library import Library
+
+    return Library(args.store)
+
+
+def cmd_ingest(args) -> int:
+    progress = _progress_bar("ingesting")
+    try:
+        summary = _library(args).ingest(args.paths, skip_bad=args.skip_bad, progress=progress)
+    finally:
+        progress.close()
+    for problem in summary.skipped:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(summary)
+    return 0
+
+
+def cmd_search(args) -> int:
+    hits = _library(args).search(args.query, k=args.k, source=args.source, year=args.year, author=args.author)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], indent=2))
+        return 0
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank}. {hit.title}  [{hit.paper_id}]  score {hit.score:.4f}")
+        print(f"   {hit.text[:200]}{'…' if len(hit.text) > 200 else ''}")
+    if not hits:
+        print("no matching papers")
+    return 0
+
+
+def cmd_papers(args) -> int:
+    papers = _library(args).papers()
+    if args.json:
+        print(json.dumps([p.to_dict() for p in papers], indent=2))
+        return 0
+    for paper in papers:
+        print(f"{paper.id}\t{paper.published or '-'}\t{paper.title}")
+    print(f"{len(papers)} papers", file=sys.stderr)
+    return 0
+
+
+def cmd_delete(args) -> int:
+    if not _library(args).delete(args.id):
+        raise RagError(f"no paper with id {args.id!r}")
+    print(f"deleted {args.id}")
+    return 0
+
+
+def cmd_eval_retrieval(args) -> int:
+    from .evaluation import evaluate_retrieval
+
+    progress = _progress_bar("indexing")
+    try:
+        report = evaluate_retrieval(args.data, limit=args.limit, progress=progress)
+    finally:
+        progress.close()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"{report['questions']} questions over {report['papers']} abstracts "
+          f"(indexed in {report['ingest_seconds']}s)")
+    print(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'median ms':>10}")
+    for row in report["modes"]:
+        print(f"{row['mode']:<8} {row['recall_at_1']:6.3f} {row['recall_at_5']:6.3f} "
+              f"{row['recall_at_10']:6.3f} {row['mrr']:6.3f} {row['median_ms']:10.1f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Search and question research abstracts offline.")
+    parser.add_argument("--store", help="store directory (default: RAG_STORE_DIR or the user data dir)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="add papers from files (txt digest, jsonl/json, csv, bib, arXiv xml)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad")
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("search", help="hybrid (dense + BM25) search")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=5)
+    p.add_argument("--source")
+    p.add_argument("--year", type=int)
+    p.add_argument("--author")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("papers", help="list stored papers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_papers)
+
+    p = sub.add_parser("delete", help="delete a paper by id")
+    p.add_argument("id")
+    p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("eval", help="evaluation harness")
+    eval_sub = p.add_subparsers(dest="suite", required=True)
+    e = eval_sub.add_parser("retrieval", help="recall@k and MRR on a PubMedQA-format file")
+    e.add_argument("--data", required=True)
+    e.add_argument("--limit", type=int)
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(run=cmd_eval_retrieval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to finish safely", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

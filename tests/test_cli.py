@@ -1,0 +1,58 @@
+"""The ``rag`` command end to end, as a user runs it, in a fresh process."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import DATA, ROOT, SEEDS
+
+
+def rag(*args, store):
+    env = {**os.environ, "RAG_STORE_DIR": str(store)}
+    return subprocess.run([sys.executable, "-m", "rag", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=300)
+
+
+def test_ingest_search_papers_delete(tmp_path):
+    store = tmp_path / "store"
+    first = rag("ingest", str(SEEDS), store=store)
+    assert first.returncode == 0, first.stderr
+    # The digest page and papers.jsonl hold the same 21 papers: each is stored once.
+    assert "added 21, updated 0, unchanged 0, skipped 0" in first.stdout
+    again = rag("ingest", str(SEEDS / "digest-2023-03-11.txt"), store=store)
+    assert "added 0, updated 0, unchanged 21" in again.stdout
+
+    found = rag("search", "Which paper uses k-means cross-attention for segmentation?", "--json", store=store)
+    hits = json.loads(found.stdout)
+    assert hits[0]["title"] == "kMaX-DeepLab: k-means Mask Transformer"
+    assert {"paper_id", "title", "text", "score"} <= set(hits[0])
+
+    listed = rag("papers", store=store)
+    assert listed.stdout.count("\n") == 21
+    deleted = rag("delete", hits[0]["paper_id"], store=store)
+    assert deleted.returncode == 0
+    assert "kMaX" not in rag("papers", store=store).stdout
+    missing = rag("delete", hits[0]["paper_id"], store=store)
+    assert missing.returncode == 1 and "no paper with id" in missing.stderr
+
+
+def test_global_store_flag_and_bad_input(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"title": "Only a title"}\n')
+    result = subprocess.run([sys.executable, "-m", "rag", "--store", str(tmp_path / "s"), "ingest", str(bad)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: {bad}: line 1: missing abstract")
+    skipped = rag("ingest", "--skip-bad", str(bad), str(SEEDS / "papers.jsonl"), store=tmp_path / "s")
+    assert skipped.returncode == 0 and "added 21" in skipped.stdout and "skipped 1" in skipped.stdout
+    assert "bad.jsonl: line 1" in skipped.stderr
+
+
+def test_eval_retrieval_reports_every_mode(tmp_path):
+    result = rag("eval", "retrieval", "--data", str(DATA / "pubmedqa_sample.jsonl"), "--json", store=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["questions"] == 40 and [m["mode"] for m in report["modes"]] == ["dense", "keyword", "hybrid"]
+    hybrid = report["modes"][2]
+    assert hybrid["recall_at_5"] >= 0.9 and 0 < hybrid["mrr"] <= 1
