@@ -73,6 +73,28 @@ def cmd_delete(args) -> int:
     return 0
 
 
+DEMO_QUERIES = [
+    "Which paper uses k-means cross-attention for segmentation?",
+    "How can deep learning libraries be fuzzed?",
+    "training BERT with large batches",
+]
+
+
+def cmd_demo(args) -> int:
+    """Ingest the bundled seed abstracts and show a few searches over them."""
+    from .settings import PACKAGE_ROOT
+
+    args.paths, args.skip_bad = [str(PACKAGE_ROOT / "seeds")], False
+    cmd_ingest(args)
+    library = _library(args)
+    print(f"store: {library.path}")
+    for query in DEMO_QUERIES:
+        print(f"\n> {query}")
+        for rank, hit in enumerate(library.search(query, k=3), 1):
+            print(f"  {rank}. {hit.title}  (score {hit.score:.4f})")
+    return 0
+
+
 def cmd_eval_retrieval(args) -> int:
     from .evaluation import evaluate_retrieval
 
@@ -119,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete a paper by id")
     p.add_argument("id")
     p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("demo", help="ingest the seed abstracts and run example searches")
+    p.set_defaults(run=cmd_demo)
 
     p = sub.add_parser("eval", help="evaluation harness")
     eval_sub = p.add_subparsers(dest="suite", required=True)
