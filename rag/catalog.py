@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS papers (
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_text USING fts5(
     chunk_id UNINDEXED, paper_id UNINDEXED, title, text, tokenize = 'porter unicode61'
 );
+CREATE TABLE IF NOT EXISTS summaries (
+    key TEXT PRIMARY KEY, paper_id TEXT NOT NULL, text TEXT NOT NULL, grounded INTEGER NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -140,6 +144,14 @@ class Catalog:
 
     def chunk_count(self) -> int:
         return self._run("SELECT count(*) FROM chunk_text")[0][0]
+
+    def cached_summary(self, key: str) -> tuple[str, bool] | None:
+        rows = self._run("SELECT text, grounded FROM summaries WHERE key = ?", (key,))
+        return (rows[0][0], bool(rows[0][1])) if rows else None
+
+    def cache_summary(self, key: str, paper_id: str, text: str, grounded: bool) -> None:
+        self._run("INSERT OR REPLACE INTO summaries (key, paper_id, text, grounded) VALUES (?, ?, ?, ?)",
+                  (key, paper_id, text, int(grounded)))
 
     def get_meta(self, key: str) -> str | None:
         rows = self._run("SELECT value FROM meta WHERE key = ?", (key,))

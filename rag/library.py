@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+import time
+from typing import Iterable, Iterator, Literal, Sequence
 
 from .catalog import Catalog
 from .chunking import Chunker
@@ -14,7 +15,9 @@ from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
 from .paper import Paper, paper_from_dict
+from .qa import Answer, Turn
 from .retrieval import Hit, fuse
+from .summaries import Digest, Summary
 from .settings import Settings
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -101,6 +104,53 @@ class Library:
                     dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
                 for f in fused[: k * 2] if f.paper_id in papers]  # papers not in the catalogue are mid-ingest
         return hits[:k]
+
+    # ----- generation -------------------------------------------------------------------------
+
+    def llm(self, model: str | None = None):
+        """The shared in-process model for ``model`` (default: settings), loaded on first use."""
+        from .llm import LocalLLM
+        from .models import resolve
+
+        spec, path = resolve(model or self.settings.model)
+        return LocalLLM.shared(path, spec.name, spec.chat_format, self.settings.n_ctx, self.settings.seed)
+
+    def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
+                   source: str | None = None, year: int | None = None, model: str | None = None
+                   ) -> Iterator[str | Answer]:
+        """Answer text as it is generated, then the checked ``Answer`` as the last item."""
+        from .qa import answer_stream, retrieval_query
+
+        started = time.perf_counter()
+        history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
+        query = retrieval_query(question, history)
+        hits = self.search(query, k=k or self.settings.answer_sources, source=source, year=year)
+        papers = {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
+        return answer_stream(question, hits, papers, self.llm(model), self.settings, history, started)
+
+    def ask(self, question: str, **kwargs) -> Answer:
+        """The checked answer: the last item of ``ask_stream``."""
+        *_, answer = self.ask_stream(question, **kwargs)
+        return answer
+
+    def summarize(self, paper_id: str, *, model: str | None = None) -> Summary:
+        from .summaries import summarize
+
+        return summarize(self.get(paper_id), self.llm(model), self._catalog, self.settings.summary_max_tokens)
+
+    def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
+               model: str | None = None, progress: Progress | None = None) -> Digest:
+        """One-line summaries of the given papers (default: all, or the ``newest`` N)."""
+        from .summaries import Digest
+
+        papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
+        papers = papers[:newest] if newest else papers
+        items = []
+        for done, paper in enumerate(papers, 1):
+            items.append(self.summarize(paper.id, model=model))
+            if progress:
+                progress(done, len(papers))
+        return Digest(items, self.llm(model).name)
 
     def papers(self) -> list[Paper]:
         return self._catalog.papers()

@@ -39,6 +39,28 @@ class Settings:
     # Papers written to the store per batch: bounds memory and work lost to a kill.
     ingest_batch_papers: int = 64
 
+    # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
+    model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    # Context window; llama-cpp's own default (512) is too small for sources plus answer.
+    n_ctx: int = 2048
+    # Fixed sampling seed so the same question gives the same answer.
+    seed: int = 42
+    # Sources shown to the model per question: more raises recall but costs prompt time on CPU.
+    answer_sources: int = 3
+    # Tokens of each source kept in the prompt (its most question-relevant sentences); with
+    # three sources this keeps time to first token near 3 s at ~200 prompt tokens/s.
+    source_tokens: int = 130
+    # Longest answer generated, in tokens.
+    answer_max_tokens: int = 160
+    # Gate: cosine similarity the best chunk must reach (calibrated on PubMedQA dev, docs/benchmarks.md).
+    min_similarity: float = 0.45
+    # Gate: share of the question's content terms the sources must contain.
+    min_coverage: float = 0.6
+    # Citation check: share of the answer's terms a cited source must contain.
+    min_support: float = 0.5
+    # Longest one-line summary generated, in tokens (about 30 words plus slack).
+    summary_max_tokens: int = 60
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then ``RAG_<FIELD>`` environment variables, then ``overrides``."""

@@ -1,0 +1,144 @@
+"""Deterministic trust checks around the model: the answerability gate and citation checks.
+
+A small CPU model neither abstains nor cites reliably, so the pipeline decides:
+it refuses before generation when retrieval cannot support an answer, and after
+generation keeps only citations whose sources contain the answer's claims.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+STOPWORDS = frozenset("""
+a about above after again all also am an and any are as at be because been being below between both
+but by can could did do does doing done during each few for from further had has have having how
+i if in into is it its itself just may me might more most much must my no nor not now of off on once
+only or other our out over own same shall she should so some such than that the their them then there
+these they this those through to too under until up upon use used using very was we well were what
+when where which while who whom whose why will with would yes you your paper papers study studies
+abstract abstracts propose proposed present show shows shown result results approach method methods
+based new novel work also one two three first second however thus therefore among within without
+versus vs does did
+""".split())
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z]|\d+(?:\.\d+)?%?")
+_SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$")
+
+
+def stem(word: str) -> str:
+    word = word.lower().strip("-")
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: -len(suffix)]
+            break
+    return word[:7]
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def content_terms(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2 and not w.isdigit()}
+
+
+def specific_terms(text: str) -> set[str]:
+    """Names and numbers: acronyms, CamelCase, tokens with digits (GPT-4, kMaX, 76) and
+    capitalised words inside a sentence (France, Monolith)."""
+    found = set()
+    for sentence in sentences(text):
+        tokens = words(sentence)
+        for i, w in enumerate(tokens):
+            if _SPECIFIC.match(w) or re.fullmatch(r"\d+(?:\.\d+)?%?", w) or (i > 0 and w[0].isupper()):
+                found.add(w)
+    return {w.lower() for w in found if w.lower() not in STOPWORDS}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def mentions(text: str, term: str) -> bool:
+    """Whether ``text`` mentions ``term``, ignoring case, spaces and hyphens ("256 KB" ~ "256KB")."""
+    if re.fullmatch(r"[\d.]+%?", term):
+        return re.search(rf"(?<![\d.]){re.escape(term.rstrip('%'))}(?![\d])", text) is not None
+    return _squash(term) in _squash(text)
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])", text) if s.strip()]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    reason: str
+    similarity: float
+    coverage: float
+
+
+def gate(question: str, passages: list[str], top_similarity: float | None, *,
+         min_similarity: float, min_coverage: float) -> GateResult:
+    """Refuse before generation unless the retrieved text plausibly answers the question."""
+    if not passages:
+        return GateResult(False, "no abstracts matched the question", 0.0, 0.0)
+    similarity = top_similarity or 0.0
+    text = "\n".join(passages)
+    missing = sorted(t for t in specific_terms(question) if not mentions(text, t))
+    terms = content_terms(question)
+    covered = terms & content_terms(text)
+    coverage = len(covered) / len(terms) if terms else 0.0
+    # A question naming things (Monolith, GPT-4) that the sources all mention is on topic even
+    # when the small embedder does not know the name; otherwise require dense similarity.
+    named_and_found = bool(specific_terms(question)) and not missing
+    if similarity < min_similarity and not named_and_found:
+        return GateResult(False, f"no abstract is close to the question (similarity {similarity:.2f})",
+                          similarity, coverage)
+    if missing:
+        return GateResult(False, f"the abstracts never mention {', '.join(missing)}", similarity, coverage)
+    if coverage < min_coverage:
+        return GateResult(False, f"the abstracts cover only {coverage:.0%} of the question's terms",
+                          similarity, coverage)
+    return GateResult(True, "", similarity, coverage)
+
+
+def support(claim_terms: set[str], source_text: str) -> float:
+    """Share of the claim's content terms found in the source."""
+    return len(claim_terms & content_terms(source_text)) / len(claim_terms) if claim_terms else 0.0
+
+
+def best_sentence(claim: str, source_text: str) -> str:
+    terms = content_terms(claim)
+    scored = [(len(terms & content_terms(s)), -i, s) for i, s in enumerate(sentences(source_text))]
+    return max(scored)[2] if scored else source_text[:300]
+
+
+@dataclass(frozen=True)
+class CitationCheck:
+    kept: list[int]  # 1-based source numbers that support the answer
+    dropped: list[int]  # cited numbers that were out of range or unsupported
+    unsupported: str  # why the answer as a whole is unsupported; empty when it is supported
+
+
+def check_citations(answer: str, question: str, cited: list[int], sources: list[str], *,
+                    min_support: float) -> CitationCheck:
+    """Keep citations whose sources contain the answer's terms; require its names and numbers in them."""
+    in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(sources)]
+    claim = content_terms(answer)
+    # A bare "Yes." carries no terms of its own: it asserts the question, so check the question's.
+    if len(claim) < 2:
+        claim |= content_terms(question)
+    kept = [n for n in in_range if support(claim, sources[n - 1]) >= min_support]
+    if not kept:  # the model cited badly; attribute to the best-supporting retrieved source instead
+        scores = [(support(claim, text), -i) for i, text in enumerate(sources)]
+        best, neg_index = max(scores) if scores else (0.0, 0)
+        kept = [1 - neg_index] if best >= min_support else []
+    dropped = [n for n in dict.fromkeys(cited) if n not in kept]
+    if not kept:
+        return CitationCheck([], dropped, "no source supports the answer")
+    cited_text = "\n".join(sources[n - 1] for n in kept)
+    missing = sorted(t for t in specific_terms(answer) if not mentions(cited_text, t))
+    if missing:
+        return CitationCheck(kept, dropped, f"the cited abstracts never mention {', '.join(missing)}")
+    return CitationCheck(kept, dropped, "")

@@ -1,0 +1,80 @@
+"""The in-process language model: the only module that imports llama_cpp.
+
+llama.cpp contexts are not thread-safe, so one shared instance per model file
+serves everyone under a lock. llama-cpp-python keeps the previous prompt's
+evaluated tokens and reuses the longest common prefix, so prompts are built
+with a stable prefix (system prompt first) to make follow-ups cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from .errors import ModelError
+
+_INSTANCES: dict[tuple, "LocalLLM"] = {}
+_INSTANCES_LOCK = threading.Lock()
+
+
+def physical_cores() -> int:
+    try:
+        import psutil
+
+        return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+    except ImportError:
+        return os.cpu_count() or 1
+
+
+class LocalLLM:
+    def __init__(self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int):
+        self.path, self.name, self.chat_format, self.n_ctx, self.seed = path, name, chat_format, n_ctx, seed
+        self._llama = None
+        self.lock = threading.RLock()
+
+    @classmethod
+    def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int) -> "LocalLLM":
+        key = (str(path), chat_format, n_ctx, seed)
+        with _INSTANCES_LOCK:
+            if key not in _INSTANCES:
+                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed)
+            return _INSTANCES[key]
+
+    def _load(self):
+        if self._llama is None:
+            try:
+                from llama_cpp import Llama
+
+                self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=physical_cores(),
+                                    n_batch=512, seed=self.seed, chat_format=self.chat_format, verbose=False)
+            except Exception as exc:  # llama_cpp raises ValueError/RuntimeError for bad files
+                raise ModelError(f"cannot load model {self.path}: {exc}") from exc
+        return self._llama
+
+    def count_tokens(self, text: str) -> int:
+        with self.lock:
+            return len(self._load().tokenize(text.encode(), add_bos=False, special=True))
+
+    def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
+               temperature: float = 0.0) -> Iterator[str]:
+        """Text pieces of one chat completion; holds the model lock until exhausted or closed."""
+        fmt = {"type": "json_object", "schema": json_schema} if json_schema else None
+        with self.lock:
+            llama = self._load()
+            try:
+                chunks = llama.create_chat_completion(
+                    messages=messages, max_tokens=max_tokens, temperature=temperature, seed=self.seed,
+                    response_format=fmt, stream=True)
+                for chunk in chunks:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ModelError:
+                raise
+            except Exception as exc:
+                raise ModelError(f"generation failed: {exc}") from exc
+
+    def complete(self, messages: list[dict], **kwargs) -> str:
+        return "".join(self.stream(messages, **kwargs))

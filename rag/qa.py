@@ -1,0 +1,155 @@
+"""Grounded question answering: retrieve, gate, prompt, constrain, check."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from . import prompts
+from .grounding import best_sentence, check_citations, content_terms, gate, sentences
+from .paper import Paper
+from .retrieval import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # the source's number in the prompt
+    paper_id: str
+    title: str
+    url: str
+    sentence: str  # the sentence of the abstract that best supports the answer
+    score: float  # the source's retrieval score
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    reason: str = ""  # why it abstained, or which citations were dropped
+    sources: list[Hit] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+Turn = tuple[str, str]  # (question, answer text)
+_FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|the paper|the method|"
+                        r"the model|the authors)\b", re.I)
+
+
+def retrieval_query(question: str, history: Sequence[Turn]) -> str:
+    """A follow-up ("and what dataset did it use?") is searched together with the previous question."""
+    if history and (_FOLLOW_UP.search(question) or len(content_terms(question)) < 3):
+        return f"{history[-1][0]} {question}"
+    return question
+
+
+def trim_to_budget(text: str, question: str, budget: int, count_tokens) -> str:
+    """The source's most question-relevant sentences, in their original order, within ``budget`` tokens."""
+    if count_tokens(text) <= budget:
+        return text
+    terms = content_terms(question)
+    parts = sentences(text)
+    ranked = sorted(range(len(parts)), key=lambda i: (-len(terms & content_terms(parts[i])), i))
+    chosen, used = [], 0
+    for i in ranked:
+        cost = count_tokens(parts[i])
+        if used + cost <= budget:
+            chosen.append(i)
+            used += cost
+    return " ".join(parts[i] for i in sorted(chosen)) or parts[ranked[0]][: budget * 3]
+
+
+class AnswerStreamParser:
+    """Pulls the ``answer`` string out of a JSON object while it is still being generated."""
+
+    _START = re.compile(r'"answer"\s*:\s*"')
+
+    def __init__(self):
+        self.raw, self.emitted = "", ""
+
+    def feed(self, piece: str) -> str:
+        self.raw += piece
+        start = self._START.search(self.raw)
+        if not start:
+            return ""
+        body = self.raw[start.end():]
+        end = re.search(r'(?<!\\)(?:\\\\)*"', body)
+        body = body[: end.end() - 1] if end else re.sub(r"\\(u[0-9a-fA-F]{0,3})?$", "", body)
+        try:
+            text = json.loads(f'"{body}"')
+        except json.JSONDecodeError:
+            return ""
+        delta, self.emitted = text[len(self.emitted):], text
+        return delta
+
+
+def parse_output(raw: str) -> tuple[str, list[int]] | None:
+    try:
+        data = json.loads(raw)
+        return str(data["answer"]).strip(), [int(n) for n in data.get("citations", [])]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+
+
+def refusal(question: str, reason: str, hits: list[Hit], timings: dict) -> Answer:
+    return Answer(question, prompts.REFUSAL, abstained=True, reason=reason, sources=hits, timings=timings)
+
+
+def is_refusal(text: str) -> bool:
+    return text.strip().rstrip(".").lower() == prompts.REFUSAL.rstrip(".").lower() or \
+        "do not contain the answer" in text.lower()
+
+
+def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
+                  history: Sequence[Turn] = (), started: float | None = None) -> Iterator[str | Answer]:
+    """Text pieces of the answer, then the checked ``Answer`` as the last item."""
+    started = started or time.perf_counter()
+    timings = {"retrieve": round(time.perf_counter() - started, 3)}
+    abstracts = [papers[h.paper_id].abstract for h in hits]
+    verdict = gate(question, [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)],
+                   max((h.dense_similarity or 0.0 for h in hits), default=0.0),
+                   min_similarity=settings.min_similarity, min_coverage=settings.min_coverage)
+    if not verdict.passed:
+        timings["total"] = round(time.perf_counter() - started, 3)
+        yield prompts.REFUSAL
+        yield refusal(question, f"refused before generation: {verdict.reason}", hits, timings)
+        return
+    sources = [(h.title, trim_to_budget(a, question, settings.source_tokens, llm.count_tokens))
+               for h, a in zip(hits, abstracts)]
+    messages = [{"role": "system", "content": prompts.QA_SYSTEM},
+                {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
+    parser = AnswerStreamParser()
+    for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA):
+        delta = parser.feed(piece)
+        if delta:
+            timings.setdefault("first_token", round(time.perf_counter() - started, 3))
+            yield delta
+    timings["total"] = round(time.perf_counter() - started, 3)
+    yield check_answer(question, parser.raw, hits, abstracts, settings, timings)
+
+
+def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings,
+                 timings: dict) -> Answer:
+    parsed = parse_output(raw)
+    if parsed is None:
+        return refusal(question, "the model's output was not valid JSON", hits, timings)
+    text, cited = parsed
+    if not text or is_refusal(text):
+        return refusal(question, "the model found no answer in the sources", hits, timings)
+    check = check_citations(text, question, cited, abstracts, min_support=settings.min_support)
+    if check.unsupported:
+        return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
+    citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,
+                          best_sentence(text + " " + question, abstracts[n - 1]), hits[n - 1].score)
+                 for n in check.kept]
+    reason = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
+    return Answer(question, text, citations, False, reason, hits, timings)

@@ -1,0 +1,116 @@
+"""One-line TL;DRs grounded in their abstract, cached, and digests built from them."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from . import prompts
+from .grounding import content_terms, mentions, sentences, specific_terms
+from .paper import Paper
+
+MAX_WORDS = 30
+
+
+@dataclass(frozen=True)
+class Summary:
+    paper_id: str
+    title: str
+    url: str
+    text: str
+    grounded: bool  # False: the model's sentence named things the abstract does not, so an extract is shown
+    cached: bool
+    seconds: float
+
+
+def cache_key(paper: Paper, model_name: str) -> str:
+    return hashlib.sha256(f"{paper.content_hash}|{model_name}|{prompts.TLDR_PROMPT_VERSION}".encode()).hexdigest()
+
+
+def clean_summary(raw: str) -> str:
+    """First sentence, no label, at most MAX_WORDS words."""
+    text = re.sub(r"^\s*(tl;?dr|summary|one-line summary)\s*[:\-]\s*", "", raw.strip(), flags=re.I)
+    text = text.strip().strip('"').strip()
+    first = sentences(text)[0] if sentences(text) else text
+    words = first.split()
+    if len(words) > MAX_WORDS:
+        first = " ".join(words[:MAX_WORDS]).rstrip(",;:") + "…"
+    return first
+
+
+def is_grounded(summary: str, paper: Paper) -> bool:
+    """Every name and number in the summary appears in the title or abstract."""
+    source = f"{paper.title}\n{paper.abstract}"
+    return bool(summary) and all(mentions(source, term) for term in specific_terms(summary))
+
+
+def extractive_summary(paper: Paper) -> str:
+    """The abstract sentence sharing most terms with the title: a safe fallback."""
+    title_terms = content_terms(paper.title)
+    parts = sentences(paper.abstract) or [paper.abstract]
+    best = max(parts, key=lambda s: (len(title_terms & content_terms(s)), -parts.index(s)))
+    return clean_summary(best)
+
+
+def summarize(paper: Paper, llm, catalog, max_tokens: int) -> Summary:
+    started = time.perf_counter()
+    key = cache_key(paper, llm.name)
+    hit = catalog.cached_summary(key)
+    if hit:
+        return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, time.perf_counter() - started)
+    messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
+                {"role": "user", "content": prompts.tldr_user_message(paper.title, paper.abstract)}]
+    text = clean_summary(llm.complete(messages, max_tokens=max_tokens))
+    grounded = is_grounded(text, paper)
+    if not grounded:
+        text = extractive_summary(paper)
+    catalog.cache_summary(key, paper.id, text, grounded)
+    return Summary(paper.id, paper.title, paper.url, text, grounded, False, time.perf_counter() - started)
+
+
+@dataclass
+class Digest:
+    items: list[Summary]
+    model: str
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+
+    def to_markdown(self) -> str:
+        lines = [f"# Paper digest ({len(self.items)} papers)", "", f"_{self.created}, model {self.model}_", ""]
+        for item in self.items:
+            title = f"[{item.title}]({item.url})" if item.url else item.title
+            lines += [f"- **{title}**  ", f"  {item.text}"]
+        return "\n".join(lines) + "\n"
+
+    def to_html(self) -> str:
+        """Email-ready: one table, inline styles, no scripts or external resources."""
+        rows = []
+        for item in self.items:
+            title = html.escape(item.title)
+            if item.url:
+                title = f'<a href="{html.escape(item.url, quote=True)}" style="color:#1a56db">{title}</a>'
+            rows.append(f'<tr><td style="padding:8px 0;border-bottom:1px solid #eee">'
+                        f'<div style="font-weight:bold">{title}</div>'
+                        f'<div style="color:#333">{html.escape(item.text)}</div></td></tr>')
+        return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
+                '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
+                f'<h1 style="font-size:20px">Paper digest ({len(self.items)} papers)</h1>'
+                f'<p style="color:#777;font-size:12px">{html.escape(self.created)}, model {html.escape(self.model)}</p>'
+                f'<table style="width:100%;border-collapse:collapse">{"".join(rows)}</table></body></html>')
+
+    def to_json(self) -> str:
+        return json.dumps({"created": self.created, "model": self.model,
+                           "papers": [asdict(item) for item in self.items]}, indent=2, ensure_ascii=False)
+
+    def render(self, fmt: str) -> str:
+        renderers = {"md": self.to_markdown, "markdown": self.to_markdown, "html": self.to_html,
+                     "json": self.to_json}
+        if fmt not in renderers:
+            from .errors import RagError
+
+            raise RagError(f"unknown digest format {fmt!r}; use md, html or json")
+        return renderers[fmt]()
