@@ -95,6 +95,104 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_ask(args) -> int:
+    from .qa import Answer
+
+    stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
+                                       model=args.model)
+    answer = None
+    for item in stream:
+        if isinstance(item, Answer):
+            answer = item
+        elif not args.json:
+            print(item, end="", flush=True)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, default=str))
+        return 0
+    print()
+    if answer.abstained and answer.reason.startswith("answer withdrawn"):
+        print(f"[{answer.reason}]\n{answer.text}")
+    for citation in answer.citations:
+        link = f" <{citation.url}>" if citation.url else ""
+        print(f"  [{citation.number}] {citation.title}{link}\n      \"{citation.sentence}\"")
+    if answer.abstained:
+        print(f"  ({answer.reason})", file=sys.stderr)
+    return 0
+
+
+def cmd_summarize(args) -> int:
+    library = _library(args)
+    ids = [p.id for p in library.papers()] if args.all else args.ids
+    if not ids:
+        raise RagError("give paper ids or --all")
+    summaries = [library.summarize(paper_id, model=args.model) for paper_id in ids]
+    if args.json:
+        print(json.dumps([asdict(s) for s in summaries], indent=2, ensure_ascii=False))
+    for summary in summaries if not args.json else []:
+        print(f"{summary.title}\n  {summary.text}")
+    return 0
+
+
+def cmd_digest(args) -> int:
+    progress = _progress_bar("summarising")
+    try:
+        digest = _library(args).digest(args.ids or None, newest=args.limit, model=args.model, progress=progress)
+    finally:
+        progress.close()
+    text = digest.render(args.format)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"wrote {len(digest.items)} summaries to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from . import models
+    from .settings import Settings
+
+    active = Settings.from_env().model
+    if args.action == "download":
+        spec = models.catalog()[args.name or models.DEFAULT_MODEL]
+        print(f"downloaded {models.download_from_hub(spec)}")
+        return 0
+    for name, spec in models.catalog().items():
+        cached = models.cache_dir() / spec.file
+        state = "assembled" if cached.is_file() else "not assembled"
+        if args.action in ("assemble", "verify") and (args.name in (None, name)):
+            try:
+                models.ensure_assembled(spec, force_verify=args.action == "verify")
+                state = "verified"
+            except RagError as exc:
+                state = f"unavailable: {exc}"
+        mark = "*" if name == active else " "
+        print(f"{mark} {name}  {spec.size / 1e6:.0f} MB  {spec.chat_format}  ctx {spec.context}  [{state}]")
+        print(f"    {spec.description}")
+    if active not in models.catalog():
+        print(f"* {active} (local file)")
+    return 0
+
+
+def _print_report(report: dict, args) -> int:
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def cmd_eval_generation(args) -> int:
+    from . import evaluation
+
+    run = {"qa": evaluation.evaluate_qa, "tldr": evaluation.evaluate_tldr,
+           "abstention": evaluation.evaluate_abstention}[args.suite]
+    progress = _progress_bar(args.suite)
+    try:
+        report = run(args.data, limit=args.limit, model=args.model, progress=progress)
+    finally:
+        progress.close()
+    return _print_report(report, args)
+
+
 def cmd_eval_retrieval(args) -> int:
     from .evaluation import evaluate_retrieval
 
@@ -142,6 +240,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.set_defaults(run=cmd_delete)
 
+    p = sub.add_parser("ask", help="answer a question from the abstracts, with citations")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, help="number of sources")
+    p.add_argument("--source")
+    p.add_argument("--year", type=int)
+    p.add_argument("--model", help="catalogue name or GGUF path (default: RAG_MODEL)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("summarize", help="one-line TL;DRs of papers")
+    p.add_argument("ids", nargs="*")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_summarize)
+
+    p = sub.add_parser("digest", help="a digest of one-line summaries")
+    p.add_argument("ids", nargs="*", help="paper ids (default: all)")
+    p.add_argument("--limit", type=int, help="only the newest N papers")
+    p.add_argument("--format", choices=["md", "html", "json"], default="md")
+    p.add_argument("-o", "--output")
+    p.add_argument("--model")
+    p.set_defaults(run=cmd_digest)
+
+    p = sub.add_parser("models", help="list models; assemble or verify the bundled ones")
+    p.add_argument("action", nargs="?", choices=["list", "assemble", "verify", "download"], default="list")
+    p.add_argument("name", nargs="?")
+    p.set_defaults(run=cmd_models)
+
     p = sub.add_parser("demo", help="ingest the seed abstracts and run example searches")
     p.set_defaults(run=cmd_demo)
 
@@ -152,6 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int)
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_eval_retrieval)
+    for suite, text in (("qa", "yes/no/maybe accuracy and citation precision"),
+                        ("abstention", "refusals on absent abstracts, answers on present ones"),
+                        ("tldr", "ROUGE of one-line summaries against SciTLDR references")):
+        e = eval_sub.add_parser(suite, help=text)
+        e.add_argument("--data", required=True)
+        e.add_argument("--limit", type=int)
+        e.add_argument("--model")
+        e.add_argument("--json", action="store_true", help="(reports are always JSON)")
+        e.set_defaults(run=cmd_eval_generation, suite=suite)
     return parser
 
 

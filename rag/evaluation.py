@@ -78,3 +78,115 @@ def evaluate_retrieval(data: str | Path, limit: int | None = None, progress=None
         library.close()
     return {"data": str(data), "questions": len(items), "papers": summary.added,
             "ingest_seconds": round(ingest_seconds, 2), "modes": results}
+
+
+def _verdict(text: str) -> str | None:
+    first = text.strip().split(maxsplit=1)[0].strip(".,:;!").lower() if text.strip() else ""
+    return first if first in {"yes", "no", "maybe"} else None
+
+
+def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
+    """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
+    from .library import Library
+
+    papers, items = load_pubmedqa(data)
+    decisions = {json.loads(line)["pmid"]: json.loads(line)["final_decision"]
+                 for line in Path(data).read_text(encoding="utf-8").splitlines() if line.strip()}
+    items = items[:limit] if limit else items
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        library = Library(Path(tmp) / "store")
+        library.add(papers)
+        rows = []
+        for done, item in enumerate(items, 1):
+            answer = library.ask(item.question, model=model)
+            rows.append((item, answer))
+            if progress:
+                progress(done, len(items))
+        library.close()
+    answered = [(i, a) for i, a in rows if not a.abstained]
+    correct = sum(1 for i, a in answered if _verdict(a.text) == decisions[i.paper_id.split(":", 1)[1]])
+    cited = [(i, a) for i, a in answered if a.citations]
+    precise = sum(1 for i, a in cited if i.paper_id in {c.paper_id for c in a.citations})
+    firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
+    return {"data": str(data), "questions": len(rows), "answered": len(answered),
+            "accuracy_all": round(correct / len(rows), 3) if rows else 0.0,
+            "accuracy_answered": round(correct / len(answered), 3) if answered else 0.0,
+            "majority_baseline": 0.552,
+            "citation_precision": round(precise / len(cited), 3) if cited else 0.0,
+            "median_first_token_s": firsts[len(firsts) // 2] if firsts else None}
+
+
+def evaluate_abstention(data: str | Path, limit: int | None = None, model: str | None = None,
+                        progress=None) -> dict:
+    """Index every other abstract; questions on the rest should be refused, the others answered."""
+    from .library import Library
+
+    papers, items = load_pubmedqa(data)
+    indexed = {p.id for p in papers[::2]}
+    present = [i for i in items if i.paper_id in indexed][:limit]
+    absent = [i for i in items if i.paper_id not in indexed][:limit]
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        library = Library(Path(tmp) / "store")
+        library.add(papers[::2])
+        outcomes = {}
+        for done, item in enumerate(present + absent, 1):
+            answer = library.ask(item.question, model=model)
+            outcomes[item] = answer
+            if progress:
+                progress(done, len(present) + len(absent))
+        library.close()
+    refused_absent = sum(outcomes[i].abstained for i in absent)
+    answered_present = sum(not outcomes[i].abstained for i in present)
+    gate_refusals = sum(outcomes[i].reason.startswith("refused before") for i in absent)
+    return {"data": str(data), "present_questions": len(present), "absent_questions": len(absent),
+            "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
+            "answer_rate_present": round(answered_present / len(present), 3) if present else 0.0,
+            "absent_refused_by_gate": gate_refusals}
+
+
+def load_scitldr(path: str | Path, limit: int | None = None):
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if limit is not None and len(rows) >= limit:
+                break
+            row = json.loads(line)
+            paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="scitldr",
+                               path=str(path), record=f"line {number}")
+            rows.append((paper, row["tldrs"]))
+    return rows
+
+
+def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
+    """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines."""
+    from rouge_score import rouge_scorer
+
+    from .catalog import Catalog
+    from .grounding import sentences
+    from .library import Library
+    from .summaries import summarize
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
+                               ("rouge1", "rouge2", "rougeL")}
+    rows = load_scitldr(data, limit)
+    systems = {"model": [], "title": [], "first_sentence": []}
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        catalog = Catalog(Path(tmp) / "catalog.sqlite3")
+        library = Library(Path(tmp) / "store")
+        llm = library.llm(model)
+        for done, (paper, refs) in enumerate(rows, 1):
+            summary = summarize(paper, llm, catalog, library.settings.summary_max_tokens)
+            seconds.append(summary.seconds)
+            systems["model"].append(best(refs, summary.text))
+            systems["title"].append(best(refs, paper.title))
+            systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
+            if progress:
+                progress(done, len(rows))
+        catalog.close()
+    mean = lambda scores, k: round(100 * sum(s[k] for s in scores) / len(scores), 1)
+    return {"data": str(data), "papers": len(rows), "model": llm.name,
+            "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
+            "systems": {name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
+                        for name, scores in systems.items() if scores}}

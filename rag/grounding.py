@@ -67,7 +67,7 @@ def mentions(text: str, term: str) -> bool:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z0-9(\[])", text) if s.strip()]
+    return [s.strip() for s in re.split(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!al\.)\s+(?=[A-Za-z0-9(\[])", text) if s.strip()]
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,12 @@
 
 REFUSAL = "The provided abstracts do not contain the answer to this question."
 
-QA_PROMPT_VERSION = "qa-2"
+QA_PROMPT_VERSION = "qa-3"
 QA_SYSTEM = (
     "You answer questions about research papers using only the numbered sources provided. "
     "Reply in JSON with two fields: \"answer\" and \"citations\". "
     "The answer is one or two short sentences that restate what the sources say, using their words. "
     "\"citations\" lists the numbers of the sources the answer comes from. "
-    "For a yes/no question, start the answer with Yes, No or Maybe. "
     "When the question asks which paper or method, answer with its name from the source title. "
     "Never use outside knowledge."
 )
@@ -30,7 +29,19 @@ def qa_user_message(sources: list[tuple[str, str]], question: str, history: list
         lines.append("Conversation so far:")
         lines += [f"Q: {q}\nA: {a}" for q, a in history]
     lines.append(f"Question: {question}")
+    if is_yes_no(question):
+        lines.append(YES_NO_HINT)
     return "\n\n".join(lines)
+
+
+YES_NO_HINT = "Start the answer with Yes, No or Maybe, then say why."
+_AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "will",
+                "would", "has", "have", "had", "may", "might", "must")
+
+
+def is_yes_no(question: str) -> bool:
+    first = question.strip().split(maxsplit=1)[0].lower() if question.strip() else ""
+    return first in _AUXILIARIES
 
 
 TOPIC_INSTRUCTION = (

@@ -145,6 +145,8 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     text, cited = parsed
     if not text or is_refusal(text):
         return refusal(question, "the model found no answer in the sources", hits, timings)
+    if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe"):
+        return refusal(question, f"answer withdrawn: {text!r} does not answer the question", hits, timings)
     check = check_citations(text, question, cited, abstracts, min_support=settings.min_support)
     if check.unsupported:
         return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)

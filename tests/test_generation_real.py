@@ -1,0 +1,118 @@
+"""Generation through the real default GGUF model on llama.cpp (fixed seed, short outputs)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, SEEDS
+from rag import ModelError, prompts
+from rag.models import DEFAULT_MODEL, catalog, ensure_assembled, resolve
+from rag.qa import Answer
+
+pytestmark = pytest.mark.model
+KMAX_QUESTION = "Which paper uses k-means cross-attention for segmentation?"
+
+
+def test_answer_cites_the_right_seed_paper(seeded):
+    answer = seeded.ask(KMAX_QUESTION)
+    assert not answer.abstained, answer.reason
+    assert "kMaX" in answer.text
+    assert [c.title for c in answer.citations][0] == "kMaX-DeepLab: k-means Mask Transformer"
+    assert answer.citations[0].sentence in seeded.get(answer.citations[0].paper_id).abstract
+    assert answer.timings["first_token"] <= answer.timings["total"]
+
+
+def test_stream_is_the_answer_text_then_the_answer(seeded):
+    items = list(seeded.ask_stream(KMAX_QUESTION))
+    *pieces, final = items
+    assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces) and len(pieces) > 1
+    assert "".join(pieces).strip() == final.text
+
+
+@pytest.mark.parametrize("question", ["What is the capital of France?", "Which optimizer trained GPT-4?"])
+def test_off_corpus_question_is_refused(seeded, question):
+    answer = seeded.ask(question)
+    assert answer.abstained and answer.text == prompts.REFUSAL and answer.citations == []
+
+
+def test_invalid_citation_from_the_model_is_dropped(seeded, monkeypatch):
+    llm = seeded.llm()
+    real_stream = type(llm).stream
+
+    def stream_with_bogus_citation(self, messages, **kwargs):
+        raw = "".join(real_stream(self, messages, **kwargs))
+        data = json.loads(raw)
+        data["citations"] = list(data["citations"]) + [9]
+        yield json.dumps(data)
+
+    monkeypatch.setattr(type(llm), "stream", stream_with_bogus_citation)
+    answer = seeded.ask(KMAX_QUESTION)
+    assert not answer.abstained
+    assert 9 not in [c.number for c in answer.citations] and "9" in answer.reason
+
+
+def test_follow_up_uses_the_conversation(seeded):
+    first = seeded.ask(KMAX_QUESTION)
+    follow = seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    assert follow.sources[0].title.startswith("kMaX-DeepLab")
+    if not follow.abstained:
+        assert follow.citations[0].title.startswith("kMaX-DeepLab")
+
+
+def test_summary_is_cached_and_not_regenerated(seeded, monkeypatch):
+    paper = next(p for p in seeded.papers() if p.title.startswith("kMaX"))
+    first = seeded.summarize(paper.id)
+    assert not first.cached and 3 <= len(first.text.split()) <= 31
+    monkeypatch.setattr(type(seeded.llm()), "stream", lambda *a, **k: pytest.fail("model called again"))
+    second = seeded.summarize(paper.id)
+    assert second.cached and second.text == first.text
+
+
+def test_digest_in_every_format(seeded, tmp_path):
+    ids = [p.id for p in seeded.papers()][:2]
+    digest = seeded.digest(ids)
+    assert [s.paper_id for s in digest.items] == ids
+    assert all(s.text in digest.render("md") for s in digest.items)
+    assert digest.render("html").startswith("<!DOCTYPE html>")
+    assert len(json.loads(digest.render("json"))["papers"]) == 2
+
+
+def test_missing_and_non_gguf_model_files_give_clear_errors(tmp_path, seeded):
+    with pytest.raises(ModelError, match="neither a catalogue name"):
+        resolve(str(tmp_path / "nope.gguf"))
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match="not a GGUF"):
+        seeded.ask(KMAX_QUESTION, model=str(fake))
+
+
+def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAG_MODEL_CACHE", str(tmp_path))
+    spec = catalog()[DEFAULT_MODEL]
+    path = ensure_assembled(spec)
+    with open(path, "r+b") as handle:  # same size, different bytes: only the hash can tell
+        handle.seek(10_000_000)
+        handle.write(b"corrupt!")
+    rebuilt = ensure_assembled(spec)
+    from rag.models import sha256_file
+
+    assert sha256_file(rebuilt) == spec.sha256
+    path.write_bytes(b"partial")  # a truncated file is caught by its size
+    assert ensure_assembled(spec).stat().st_size == spec.size
+
+
+def test_cli_ask_json(tmp_path):
+    env = {**os.environ, "RAG_STORE_DIR": str(tmp_path / "s")}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "rag", *a], capture_output=True, text=True,
+                                    env=env, cwd=ROOT, timeout=600)
+    assert run("ingest", str(SEEDS / "papers.jsonl")).returncode == 0
+    result = run("ask", KMAX_QUESTION, "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["abstained"] is False and answer["citations"][0]["title"].startswith("kMaX")
+    digest = run("digest", "--limit", "2", "--format", "html", "-o", str(tmp_path / "d.html"))
+    assert digest.returncode == 0 and (tmp_path / "d.html").read_text().count("<tr>") == 2

@@ -1,0 +1,106 @@
+"""Fast unit tests of the gate, citation checks, prompt building and stream parsing (no model)."""
+
+import json
+
+from rag import prompts
+from rag.grounding import check_citations, gate, mentions, specific_terms
+from rag.qa import AnswerStreamParser, check_answer, retrieval_query, trim_to_budget
+from rag.retrieval import Hit
+from rag.settings import Settings
+
+KMAX = ("We propose kMaX-DeepLab, which reformulates cross-attention as a k-means clustering of pixels. "
+        "It reaches 58.0% PQ on COCO val.")
+LAMB = "We propose the LAMB optimizer, which trains BERT in 76 minutes with large batches."
+
+
+def test_specific_terms_and_mentions():
+    assert {"gpt-4", "76", "kmax-deeplab", "france"} <= specific_terms(
+        "Does kMaX-DeepLab beat GPT-4 in 76 runs in France?")
+    assert mentions("trained under 256KB of memory", "256 KB")
+    assert not mentions("in 1976 we", "76") and mentions("in 76 minutes", "76")
+
+
+def test_gate_refuses_off_topic_and_unknown_names():
+    kwargs = dict(min_similarity=0.45, min_coverage=0.6)
+    assert not gate("What is the capital of France?", [KMAX, LAMB], 0.11, **kwargs).passed
+    refused = gate("Which optimizer trained GPT-4?", [LAMB], 0.5, **kwargs)
+    assert not refused.passed and "gpt-4" in refused.reason
+    assert gate("Which optimizer trains BERT with large batches?", [LAMB], 0.6, **kwargs).passed
+    assert not gate("anything", [], None, **kwargs).passed
+
+
+def test_gate_accepts_low_similarity_when_every_name_is_found():
+    assert gate("What is LAMB used for?", [LAMB], 0.1, min_similarity=0.45, min_coverage=0.3).passed
+
+
+def test_invalid_and_unsupported_citations_are_dropped():
+    check = check_citations("LAMB trains BERT in 76 minutes.", "How fast?", [2, 7], [KMAX, LAMB],
+                            min_support=0.5)
+    assert check.kept == [2] and check.dropped == [7] and not check.unsupported
+    wrong = check_citations("LAMB trains BERT in 76 minutes.", "How fast?", [1], [KMAX, LAMB], min_support=0.5)
+    assert wrong.kept == [2] and wrong.dropped == [1]  # re-attributed to the source that supports it
+
+
+def test_answer_with_unsupported_number_is_withdrawn():
+    check = check_citations("LAMB trains BERT in 12 minutes.", "How fast?", [2], [KMAX, LAMB], min_support=0.5)
+    assert check.unsupported and "12" in check.unsupported
+
+
+def hits():
+    return [Hit("kmax", "kMaX-DeepLab", KMAX, 0.03, dense_similarity=0.6),
+            Hit("lamb", "LAMB", LAMB, 0.02, dense_similarity=0.4)]
+
+
+def test_check_answer_builds_citations_with_supporting_sentence():
+    raw = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.",
+                      "citations": [1, 5]})
+    answer = check_answer("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    assert not answer.abstained
+    assert [c.paper_id for c in answer.citations] == ["kmax"]
+    assert answer.citations[0].sentence.startswith("We propose kMaX-DeepLab")
+    assert "[5]" in answer.reason
+
+
+def test_check_answer_refuses_bad_json_and_model_refusals():
+    assert check_answer("q", "{not json", hits(), [KMAX, LAMB], Settings(), {}).abstained
+    raw = json.dumps({"answer": prompts.REFUSAL, "citations": []})
+    answer = check_answer("q", raw, hits(), [KMAX, LAMB], Settings(), {})
+    assert answer.abstained and answer.text == prompts.REFUSAL
+
+
+def test_stream_parser_emits_answer_text_incrementally():
+    parser = AnswerStreamParser()
+    pieces = ['{"ans', 'wer": "k', 'MaX \\"Deep', 'Lab\\" ', 'uses\\u00e9', '", "citations": [1]}']
+    text = "".join(parser.feed(p) for p in pieces)
+    assert text == 'kMaX "DeepLab" usesé'
+
+
+def test_follow_up_is_searched_with_the_previous_question():
+    history = [("Which paper uses k-means cross-attention?", "kMaX-DeepLab")]
+    assert retrieval_query("and what dataset did it use?", history).startswith("Which paper uses k-means")
+    assert retrieval_query("How is BERT trained with large batches quickly?", history) == \
+        "How is BERT trained with large batches quickly?"
+
+
+def test_prompt_keeps_stable_prefix_and_numbers_sources():
+    first = prompts.qa_user_message([("A", "text a"), ("B", "text b")], "q1", [])
+    follow = prompts.qa_user_message([("A", "text a"), ("B", "text b")], "q2", [("q1", "a1")])
+    assert first.startswith("Sources:\n\n[1] Title: A\ntext a\n\n[2] Title: B")
+    assert follow.startswith(first.rsplit("Question:", 1)[0])
+
+
+def test_trim_keeps_relevant_sentences_in_order():
+    text = "Alpha is first. Beta mentions k-means clustering. Gamma is last."
+    trimmed = trim_to_budget(text, "k-means clustering?", 6, lambda s: len(s.split()))
+    assert trimmed == "Beta mentions k-means clustering."
+
+
+def test_bare_yes_to_an_open_question_is_withdrawn():
+    raw = json.dumps({"answer": "Yes", "citations": [1]})
+    answer = check_answer("Which model uses k-means clustering?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    assert answer.abstained and "does not answer" in answer.reason
+
+
+def test_yes_no_hint_only_for_yes_no_questions():
+    assert prompts.YES_NO_HINT in prompts.qa_user_message([("A", "a")], "Does LAMB help BERT?", [])
+    assert prompts.YES_NO_HINT not in prompts.qa_user_message([("A", "a")], "Which optimizer is used?", [])

@@ -1,0 +1,31 @@
+from rag.paper import Paper
+from rag.summaries import Digest, Summary, clean_summary, extractive_summary, is_grounded
+
+PAPER = Paper(id="p", title="kMaX-DeepLab: k-means Mask Transformer",
+              abstract="Transformers advance vision. kMaX-DeepLab casts cross-attention as k-means. It gets 58.0% PQ.")
+
+
+def test_clean_summary_takes_first_sentence_and_caps_words():
+    assert clean_summary("TL;DR: It works. More text.") == "It works."
+    long = " ".join(["word"] * 40) + "."
+    assert len(clean_summary(long).split()) == 30
+
+
+def test_grounding_rejects_invented_names_and_numbers():
+    assert is_grounded("kMaX-DeepLab casts cross-attention as k-means, reaching 58.0% PQ.", PAPER)
+    assert not is_grounded("kMaX-DeepLab reaches 61.2% PQ on ImageNet.", PAPER)
+    assert extractive_summary(PAPER) == "kMaX-DeepLab casts cross-attention as k-means."
+
+
+def test_digest_renders_every_format():
+    items = [Summary("p", "A <b>title</b>", "https://arxiv.org/abs/1", "One line & more.", True, False, 0.1),
+             Summary("q", "No link", "", "Another line.", True, True, 0.0)]
+    digest = Digest(items, "test-model")
+    md = digest.render("md")
+    assert "[A <b>title</b>](https://arxiv.org/abs/1)" in md and "Another line." in md
+    page = digest.render("html")
+    assert "A &lt;b&gt;title&lt;/b&gt;" in page and 'href="https://arxiv.org/abs/1"' in page and "<script" not in page
+    import json
+
+    data = json.loads(digest.render("json"))
+    assert [p["paper_id"] for p in data["papers"]] == ["p", "q"] and data["model"] == "test-model"
