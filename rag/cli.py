@@ -92,6 +92,14 @@ def cmd_demo(args) -> int:
         print(f"\n> {query}")
         for rank, hit in enumerate(library.search(query, k=3), 1):
             print(f"  {rank}. {hit.title}  (score {hit.score:.4f})")
+    for question in (DEMO_QUERIES[0], "What is the capital of France?"):
+        print(f"\n? {question}")
+        answer = library.ask(question)
+        print(f"  {answer.text}")
+        for citation in answer.citations:
+            print(f"  [{citation.number}] {citation.title}")
+        if answer.abstained:
+            print(f"  ({answer.reason})")
     return 0
 
 

@@ -1,0 +1,96 @@
+"""Answer latency over the seeds, pipeline overhead and digest time.
+
+    python bench/latency.py
+
+- time to first token and total time for 10 seed questions (median), and for a follow-up each;
+- tokens/s of the pipeline's generation next to a bare llama-cpp call on the same prompt;
+- digest time for the 21 seed papers, cold and cached.
+"""
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import Library  # noqa: E402
+from rag import prompts  # noqa: E402
+
+QUESTIONS = [
+    "Which paper uses k-means cross-attention for segmentation?",
+    "How long does it take to train BERT with large batch optimization?",
+    "What memory budget does on-device training target?",
+    "How does DocTer extract input constraints?",
+    "What is Monolith used for?",
+    "Which accelerator extracts timing from nuclear detector signals?",
+    "What search space does MnasNet use?",
+    "How does NeuRI generate DNN models?",
+    "What does ByteTransformer optimise for variable-length inputs?",
+    "How does Primer make transformers more efficient?",
+]
+FOLLOW_UP = "What else does it report?"
+
+
+def main() -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library(Path(tmp) / "store")
+        library.ingest([ROOT / "seeds" / "digest-2023-03-11.txt"])
+        llm = library.llm()
+        llm.count_tokens("warm-up")  # model load is start-up, not question latency
+        first, total, follow_first, answered = [], [], [], 0
+        for question in QUESTIONS:
+            answer = library.ask(question)
+            first.append(answer.timings.get("first_token", answer.timings["total"]))
+            total.append(answer.timings["total"])
+            answered += not answer.abstained
+            follow = library.ask(FOLLOW_UP, history=[(question, answer)])
+            follow_first.append(follow.timings.get("first_token", follow.timings["total"]))
+        overhead = pipeline_vs_bare(library, llm)
+        started = time.perf_counter()
+        library.digest()
+        cold = time.perf_counter() - started
+        started = time.perf_counter()
+        library.digest()
+        cached = time.perf_counter() - started
+    return {"questions": len(QUESTIONS), "answered": answered,
+            "median_first_token_s": round(statistics.median(first), 2),
+            "median_total_s": round(statistics.median(total), 2),
+            "median_follow_up_first_token_s": round(statistics.median(follow_first), 2),
+            **overhead, "digest_21_cold_s": round(cold, 1), "digest_21_cached_s": round(cached, 3)}
+
+
+def pipeline_vs_bare(library, llm) -> dict:
+    """Generation tokens/s through ``ask`` (stream parsing, checks) and through a bare call."""
+    question = QUESTIONS[1]
+    hits = library.search(question, k=3)
+    sources = [(h.title, library.get(h.paper_id).abstract[:600]) for h in hits]
+    messages = [{"role": "system", "content": prompts.QA_SYSTEM},
+                {"role": "user", "content": prompts.qa_user_message(sources, question, [])}]
+    rates = {"bare": [], "pipeline": []}
+    for _ in range(3):
+        for name in rates:
+            llm.count_tokens("x")
+            started = time.perf_counter()
+            if name == "bare":
+                text = "".join(llm.stream(messages, max_tokens=80, json_schema=prompts.QA_SCHEMA))
+            else:
+                from rag.qa import AnswerStreamParser, check_answer
+
+                parser = AnswerStreamParser()
+                for piece in llm.stream(messages, max_tokens=80, json_schema=prompts.QA_SCHEMA):
+                    parser.feed(piece)
+                check_answer(question, parser.raw, hits, [library.get(h.paper_id).abstract for h in hits],
+                             library.settings, {})
+                text = parser.raw
+            rates[name].append(llm.count_tokens(text) / (time.perf_counter() - started))
+    bare, pipe = statistics.median(rates["bare"]), statistics.median(rates["pipeline"])
+    return {"bare_tokens_per_s": round(bare, 1), "pipeline_tokens_per_s": round(pipe, 1),
+            "pipeline_overhead": round(bare / pipe - 1, 3)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))
