@@ -5,23 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
 
 from .errors import RagError
 
 
+@contextmanager
 def _progress_bar(desc: str):
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (off when not a terminal)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=0, desc=desc, unit="paper", file=sys.stderr, disable=None)
+    with tqdm(total=0, desc=desc, unit="paper", file=sys.stderr, disable=None) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
 
-    def update(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    update.close = bar.close
-    return update
+        yield update
 
 
 def _library(args):
@@ -31,11 +31,8 @@ def _library(args):
 
 
 def cmd_ingest(args) -> int:
-    progress = _progress_bar("ingesting")
-    try:
+    with _progress_bar("ingesting") as progress:
         summary = _library(args).ingest(args.paths, skip_bad=args.skip_bad, progress=progress)
-    finally:
-        progress.close()
     for problem in summary.skipped:
         print(f"skipped {problem}", file=sys.stderr)
     print(summary)
@@ -142,11 +139,8 @@ def cmd_summarize(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    progress = _progress_bar("summarising")
-    try:
+    with _progress_bar("summarising") as progress:
         digest = _library(args).digest(args.ids or None, newest=args.limit, model=args.model, progress=progress)
-    finally:
-        progress.close()
     text = digest.render(args.format)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
@@ -183,32 +177,22 @@ def cmd_models(args) -> int:
     return 0
 
 
-def _print_report(report: dict, args) -> int:
-    print(json.dumps(report, indent=2))
-    return 0
-
-
 def cmd_eval_generation(args) -> int:
     from . import evaluation
 
     run = {"qa": evaluation.evaluate_qa, "tldr": evaluation.evaluate_tldr,
            "abstention": evaluation.evaluate_abstention}[args.suite]
-    progress = _progress_bar(args.suite)
-    try:
+    with _progress_bar(args.suite) as progress:
         report = run(args.data, limit=args.limit, model=args.model, progress=progress)
-    finally:
-        progress.close()
-    return _print_report(report, args)
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def cmd_eval_retrieval(args) -> int:
     from .evaluation import evaluate_retrieval
 
-    progress = _progress_bar("indexing")
-    try:
+    with _progress_bar("indexing") as progress:
         report = evaluate_retrieval(args.data, limit=args.limit, progress=progress)
-    finally:
-        progress.close()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

