@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -130,55 +131,28 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
     refused_absent = sum(outcomes[i].abstained for i in absent)
     answered_present = sum(not outcomes[i].abstained for i in present)
     gate_refusals = sum(outcomes[i].reason.startswith("refused before") for i in absent)
+    present_reasons = Counter(_refusal_kind(outcomes[i].reason) for i in present if outcomes[i].abstained)
     return {"data": str(data), "present_questions": len(present), "absent_questions": len(absent),
             "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
             "answer_rate_present": round(answered_present / len(present), 3) if present else 0.0,
-            "absent_refused_by_gate": gate_refusals}
+            "absent_refused_by_gate": gate_refusals,
+            "present_refused_because": dict(present_reasons.most_common())}
 
 
-def load_scitldr(path: str | Path, limit: int | None = None):
-    rows = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if limit is not None and len(rows) >= limit:
-                break
-            row = json.loads(line)
-            paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="scitldr",
-                               path=str(path), record=f"line {number}")
-            rows.append((paper, row["tldrs"]))
-    return rows
+_REFUSAL_KINDS = [("no abstract is close", "gate: low similarity"),
+                  ("abstracts never mention", "gate: names not found"),
+                  ("cover only", "gate: low term coverage"),
+                  ("not valid JSON", "model output invalid"),
+                  ("found no answer", "model refused"),
+                  ("does not answer", "withdrawn: not an answer"),
+                  ("no source supports", "withdrawn: no supporting source"),
+                  ("cited abstracts never mention", "withdrawn: names not in cited sources")]
 
 
-def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
-    """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines."""
-    from rouge_score import rouge_scorer
-
-    from .catalog import Catalog
-    from .grounding import sentences
-    from .library import Library
-    from .summaries import summarize
-
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
-                               ("rouge1", "rouge2", "rougeL")}
-    rows = load_scitldr(data, limit)
-    systems = {"model": [], "title": [], "first_sentence": []}
-    seconds = []
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        catalog = Catalog(Path(tmp) / "catalog.sqlite3")
-        library = Library(Path(tmp) / "store")
-        llm = library.llm(model)
-        for done, (paper, refs) in enumerate(rows, 1):
-            summary = summarize(paper, llm, catalog, library.settings.summary_max_tokens)
-            seconds.append(summary.seconds)
-            systems["model"].append(best(refs, summary.text))
-            systems["title"].append(best(refs, paper.title))
-            systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
-            if progress:
-                progress(done, len(rows))
-        catalog.close()
-    mean = lambda scores, k: round(100 * sum(s[k] for s in scores) / len(scores), 1)
-    return {"data": str(data), "papers": len(rows), "model": llm.name,
-            "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
-            "systems": {name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
-                        for name, scores in systems.items() if scores}}
+def _refusal_kind(reason: str) -> str:
+    """A refusal reason without its specifics, for counting."""
+    generated = not reason.startswith("refused before")
+    for needle, kind in _REFUSAL_KINDS:
+        if needle in reason and (generated == kind.startswith(("withdrawn", "model"))):
+            return kind
+    return reason

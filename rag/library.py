@@ -118,15 +118,28 @@ class Library:
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
                    source: str | None = None, year: int | None = None, model: str | None = None
                    ) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the checked ``Answer`` as the last item."""
+        """Answer text as it is generated, then the checked ``Answer`` as the last item.
+
+        A topic question ("what do these abstracts say about X?") gets a topic summary:
+        one checked, cited point per relevant paper.
+        """
         from .qa import answer_stream, retrieval_query
+        from .topics import overview_stream, topic_of
 
         started = time.perf_counter()
+        topic = topic_of(question)
+        if topic:
+            hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
+            return overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
+                                   self.settings, started)
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         query = retrieval_query(question, history)
         hits = self.search(query, k=k or self.settings.answer_sources, source=source, year=year)
-        papers = {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
-        return answer_stream(question, hits, papers, self.llm(model), self.settings, history, started)
+        return answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
+                             history, started)
+
+    def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
+        return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
 
     def ask(self, question: str, **kwargs) -> Answer:
         """The checked answer: the last item of ``ask_stream``."""

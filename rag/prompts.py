@@ -44,10 +44,15 @@ def is_yes_no(question: str) -> bool:
     return first in _AUXILIARIES
 
 
-TOPIC_INSTRUCTION = (
-    "Summarise in two or three sentences what these sources say about the topic, citing the "
-    "sources each statement comes from. Topic: "
-)
+TOPIC_PROMPT_VERSION = "topic-1"
+TOPIC_SYSTEM = "You say in one sentence what one research abstract says about a given topic."
+
+
+def topic_user_message(title: str, abstract: str, topic: str) -> str:
+    # One source per call: a 0.5B model attributes reliably only when there is one thing to cite.
+    return (f"Title: {title}\n\nAbstract: {abstract}\n\nTopic: {topic}\n\n"
+            "In one sentence of at most 30 words, say what this abstract says about the topic. "
+            "Use the abstract's own terms. Do not start with 'This paper' or 'The abstract'.")
 
 TLDR_PROMPT_VERSION = "tldr-1"
 TLDR_SYSTEM = "You write one-sentence TL;DR summaries of research paper abstracts for a digest."

@@ -58,6 +58,9 @@ class Settings:
     min_coverage: float = 0.6
     # Citation check: share of the answer's terms a cited source must contain.
     min_support: float = 0.5
+    # Papers a topic summary ("what do these abstracts say about X?") draws on: one model
+    # call each (~2 s on 2 cores), so more costs time linearly.
+    topic_sources: int = 4
     # Longest one-line summary generated, in tokens (about 30 words plus slack).
     summary_max_tokens: int = 60
 

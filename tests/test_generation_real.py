@@ -116,3 +116,15 @@ def test_cli_ask_json(tmp_path):
     assert answer["abstained"] is False and answer["citations"][0]["title"].startswith("kMaX")
     digest = run("digest", "--limit", "2", "--format", "html", "-o", str(tmp_path / "d.html"))
     assert digest.returncode == 0 and (tmp_path / "d.html").read_text().count("<tr>") == 2
+
+
+def test_topic_summary_cites_the_fuzzing_papers(seeded):
+    answer = seeded.ask("What do these abstracts say about fuzzing deep learning libraries?")
+    assert not answer.abstained, answer.reason
+    titles = [c.title for c in answer.citations]
+    assert any(t.startswith("DocTer") for t in titles) and len(titles) >= 2
+    lines = answer.text.splitlines()
+    assert len(lines) == len(answer.citations)
+    for line, citation in zip(lines, answer.citations):
+        assert line.endswith(f"[{citation.number}]")
+        assert citation.sentence in seeded.get(citation.paper_id).abstract

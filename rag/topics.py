@@ -1,0 +1,74 @@
+"""Topic summaries: what several retrieved abstracts say about a topic, each point cited.
+
+Each relevant source gets its own one-sentence point from the model, checked against that
+source before it is shown; a point that fails the check is replaced by the abstract's own
+best-matching sentence, so every line of the summary is traceable to the paper it cites.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Iterator
+
+from . import prompts
+from .grounding import best_sentence, content_terms, gate, mentions, specific_terms, support
+from .paper import Paper
+from .qa import Answer, Citation, refusal, trim_to_budget
+from .retrieval import Hit
+from .summaries import clean_summary
+
+_TOPIC_QUESTION = re.compile(
+    r"^\s*(?:what\s+do\s+(?:these|the|my|our)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
+    r"|summari[sz]e\s+what\s+(?:these|the)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
+    r"|summari[sz]e\s+(?:the\s+)?(?:papers|abstracts|work|research)\s+(?:about|on)"
+    r"|(?:give\s+(?:me\s+)?)?an?\s+overview\s+of)\s+(?P<topic>.+?)[\s?.!]*$", re.I)
+
+
+def topic_of(question: str) -> str | None:
+    """The topic of a "what do these abstracts say about X?" question, else None."""
+    match = _TOPIC_QUESTION.match(question)
+    return match.group("topic").strip() if match else None
+
+
+def checked_point(point: str, topic: str, abstract: str, min_support: float) -> tuple[str, bool]:
+    """The model's point when the abstract supports it, else the abstract's best sentence on the topic."""
+    terms = content_terms(point)
+    grounded = bool(terms) and support(terms, abstract) >= min_support and \
+        all(mentions(abstract, t) for t in specific_terms(point))
+    return (point, True) if grounded else (clean_summary(best_sentence(topic, abstract)), False)
+
+
+def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
+                    started: float | None = None) -> Iterator[str | Answer]:
+    """Checked points as lines ("- point [n]"), then the ``Answer`` with one citation per point."""
+    started = started or time.perf_counter()
+    timings = {"retrieve": round(time.perf_counter() - started, 3)}
+    relevant = [h for h in hits
+                if gate(topic, [f"{h.title}\n{papers[h.paper_id].abstract}"], h.dense_similarity,
+                        min_similarity=settings.min_similarity, min_coverage=settings.min_coverage).passed]
+    if not relevant:
+        timings["total"] = round(time.perf_counter() - started, 3)
+        yield prompts.REFUSAL
+        yield refusal(question, f"no retrieved abstract is about {topic!r}", hits, timings)
+        return
+    lines, citations, replaced = [], [], []
+    for number, hit in enumerate(relevant, 1):
+        abstract = papers[hit.paper_id].abstract
+        trimmed = trim_to_budget(abstract, topic, settings.source_tokens * 2, llm.count_tokens)
+        messages = [{"role": "system", "content": prompts.TOPIC_SYSTEM},
+                    {"role": "user", "content": prompts.topic_user_message(hit.title, trimmed, topic)}]
+        raw = clean_summary(llm.complete(messages, max_tokens=settings.summary_max_tokens))
+        point, grounded = checked_point(raw, topic, abstract, settings.min_support)
+        if not grounded:
+            replaced.append(number)
+        line = f"- {point} [{number}]"
+        timings.setdefault("first_token", round(time.perf_counter() - started, 3))
+        yield ("\n" if lines else "") + line
+        lines.append(line)
+        citations.append(Citation(number, hit.paper_id, hit.title, hit.url, best_sentence(point, abstract),
+                                  hit.score))
+    timings["total"] = round(time.perf_counter() - started, 3)
+    reason = f"points {replaced} are quoted from the abstract: the model's sentence was unsupported" \
+        if replaced else ""
+    yield Answer(question, "\n".join(lines), citations, False, reason, relevant, timings)

@@ -1,0 +1,65 @@
+"""Topic summaries with a scripted fake model: routing, per-point checks, refusal."""
+
+from rag import prompts
+from rag.paper import Paper
+from rag.retrieval import Hit
+from rag.settings import Settings
+from rag.topics import checked_point, overview_stream, topic_of
+
+FUZZ = Paper(id="p1", title="DocTer: Documentation Guided Fuzzing",
+             abstract="DocTer analyzes API documentation to extract input constraints for fuzzing deep "
+                      "learning libraries. It detected 94 bugs in TensorFlow and PyTorch.")
+SEG = Paper(id="p2", title="kMaX-DeepLab", abstract="kMaX-DeepLab uses k-means cross-attention for "
+                                                     "panoptic segmentation and reaches 58.0% PQ on COCO.")
+
+
+class ScriptedLLM:
+    name = "scripted"
+
+    def __init__(self, replies):
+        self.replies, self.prompts = list(replies), []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def complete(self, messages, **kwargs):
+        self.prompts.append(messages[-1]["content"])
+        return self.replies.pop(0)
+
+
+def hit(paper, similarity):
+    return Hit(paper_id=paper.id, title=paper.title, text=paper.abstract, score=0.03, url="",
+               chunk_id=f"{paper.id}#0", dense_similarity=similarity)
+
+
+def test_topic_questions_are_recognised_and_others_are_not():
+    assert topic_of("What do these abstracts say about fuzzing DL libraries?") == "fuzzing DL libraries"
+    assert topic_of("summarize the papers on panoptic segmentation") == "panoptic segmentation"
+    assert topic_of("Give me an overview of efficient transformers.") == "efficient transformers"
+    assert topic_of("Which paper uses k-means cross-attention?") is None
+
+
+def test_unsupported_point_is_replaced_by_the_abstracts_own_sentence():
+    assert checked_point("DocTer extracts input constraints from API documentation.", "fuzzing",
+                         FUZZ.abstract, 0.5) == ("DocTer extracts input constraints from API documentation.", True)
+    point, grounded = checked_point("It found 300 bugs in JAX.", "fuzzing deep learning libraries", FUZZ.abstract, 0.5)
+    assert not grounded and point in FUZZ.abstract
+
+
+def test_overview_cites_each_relevant_paper_once_and_skips_off_topic_ones():
+    llm = ScriptedLLM(["DocTer extracts input constraints from API documentation to fuzz deep learning libraries."])
+    items = list(overview_stream("What do these abstracts say about fuzzing deep learning libraries?",
+                                 "fuzzing deep learning libraries", [hit(FUZZ, 0.7), hit(SEG, 0.1)],
+                                 {"p1": FUZZ, "p2": SEG}, llm, Settings()))
+    *pieces, answer = items
+    assert not answer.abstained
+    assert [c.paper_id for c in answer.citations] == ["p1"]
+    assert answer.text == "".join(pieces) == \
+        "- DocTer extracts input constraints from API documentation to fuzz deep learning libraries. [1]"
+    assert len(llm.prompts) == 1 and "Topic: fuzzing deep learning libraries" in llm.prompts[0]
+
+
+def test_overview_with_no_relevant_paper_is_the_refusal():
+    *_, answer = overview_stream("What do these abstracts say about cooking pasta?", "cooking pasta",
+                                 [hit(FUZZ, 0.1)], {"p1": FUZZ}, ScriptedLLM([]), Settings())
+    assert answer.abstained and answer.text == prompts.REFUSAL and answer.citations == []
