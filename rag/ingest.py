@@ -33,6 +33,12 @@ class IngestSummary:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
                 f"skipped {len(self.skipped)} in {self.seconds:.1f}s")
 
+    def report(self) -> str:
+        """The counts, then each skipped record by name and reason, one per line (Markdown)."""
+        lines = [f"**{str(self).capitalize()}**"]
+        lines += [f"- skipped {problem}" for problem in self.skipped]
+        return "\n".join(lines)
+
 
 def newest_versions(papers: Iterable[Paper]) -> list[Paper]:
     """One paper per id: the highest arXiv version, else the last one given."""

@@ -29,6 +29,7 @@ class Stats:
     chunks: int
     store_dir: Path
     embedder: str
+    model: str  # the generation model's name or path, as configured
 
 
 class Library:
@@ -182,7 +183,7 @@ class Library:
 
     def stats(self) -> Stats:
         return Stats(papers=len(self._catalog.states()), chunks=self._catalog.chunk_count(),
-                     store_dir=self.path, embedder=self.embedder.name)
+                     store_dir=self.path, embedder=self.embedder.name, model=self.settings.model)
 
     def close(self) -> None:
         self._catalog.close()

@@ -9,6 +9,7 @@ with a stable prefix (system prompt first) to make follow-ups cheap.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -17,6 +18,7 @@ from .errors import ModelError
 
 _INSTANCES: dict[tuple, "LocalLLM"] = {}
 _INSTANCES_LOCK = threading.Lock()
+_DONE = object()  # end-of-stream marker on a generation queue
 
 
 def physical_cores() -> int:
@@ -59,20 +61,44 @@ class LocalLLM:
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
                temperature: float = 0.0) -> Iterator[str]:
-        """Text pieces of one chat completion; holds the model lock until exhausted or closed."""
+        """Text pieces of one chat completion.
+
+        Generation runs in its own thread holding the model lock, so the lock is never held
+        across this generator's yields: servers such as Gradio resume a generator on
+        whichever worker thread is free, and a lock taken on one thread cannot be released
+        on another. Closing the generator early stops generation at the next token.
+        """
         fmt = {"type": "json_object", "schema": json_schema} if json_schema else None
-        with self.lock:
-            llama = self._load()
+        pieces: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def generate() -> None:
             try:
-                chunks = llama.create_chat_completion(
-                    messages=messages, max_tokens=max_tokens, temperature=temperature, seed=self.seed,
-                    response_format=fmt, stream=True)
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
-            except Exception as exc:
-                raise ModelError(f"generation failed: {exc}") from exc
+                with self.lock:
+                    chunks = self._load().create_chat_completion(
+                        messages=messages, max_tokens=max_tokens, temperature=temperature, seed=self.seed,
+                        response_format=fmt, stream=True)
+                    for chunk in chunks:
+                        if stop.is_set():
+                            break
+                        piece = chunk["choices"][0]["delta"].get("content")
+                        if piece:
+                            pieces.put(piece)
+            except ModelError as exc:
+                pieces.put(exc)
+            except Exception as exc:  # llama_cpp raises bare ValueError/RuntimeError
+                pieces.put(ModelError(f"generation failed: {exc}"))
+            finally:
+                pieces.put(_DONE)
+
+        threading.Thread(target=generate, name="llama-generate", daemon=True).start()
+        try:
+            while (item := pieces.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            stop.set()
 
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))

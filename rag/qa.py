@@ -39,6 +39,26 @@ class Answer:
 
         return asdict(self)
 
+    def to_markdown(self) -> str:
+        """The answer for a chat window: a refusal is marked as one, never dressed as an answer."""
+        if self.abstained:
+            return f"**No answer found.** {self.text}\n\n_{self.reason}_" if self.reason else \
+                f"**No answer found.** {self.text}"
+        if self.citations and "[" not in self.text:  # topic summaries already carry their markers
+            return f"{self.text} " + "".join(f"[{c.number}]" for c in self.citations)
+        return self.text
+
+    def sources_markdown(self) -> str:
+        """The citations as a sources panel: linked title, supporting sentence, retrieval score."""
+        if not self.citations:
+            searched = ", ".join(h.title for h in self.sources[:3])
+            return f"No sources cited. Searched: {searched}." if searched else "No sources cited."
+        lines = ["**Sources**", ""]
+        for c in self.citations:
+            title = f"[{c.title}]({c.url})" if c.url else c.title
+            lines += [f"{c.number}. {title} (retrieval score {c.score:.3f})  ", f"   > {c.sentence}", ""]
+        return "\n".join(lines)
+
 
 Turn = tuple[str, str]  # (question, answer text)
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|the paper|the method|"

@@ -64,6 +64,16 @@ class Settings:
     # Longest one-line summary generated, in tokens (about 30 words plus slack).
     summary_max_tokens: int = 60
 
+
+    # App: loopback only by default; exposing the app to a network is an explicit choice.
+    host: str = "127.0.0.1"
+    # App port; 7860 is Gradio's customary one.
+    port: int = 7860
+    # App login as "user:password"; empty means no login (fine on loopback).
+    auth: str = ""
+    # Largest upload the app accepts, in MB: a digest export is kilobytes, so this is generous.
+    upload_max_mb: int = 20
+
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then ``RAG_<FIELD>`` environment variables, then ``overrides``."""

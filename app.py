@@ -1,0 +1,275 @@
+"""The Gradio app: Ask, Digest and Library tabs over one ``rag.Library``.
+
+    python app.py [--seeds] [--store DIR] [--host H] [--port P] [--auth user:password]
+
+This file only arranges the library's calls into components; the logic lives in ``rag/``.
+Named API endpoints for ``gradio_client``: ``/ask``, ``/digest``, ``/ingest`` (and ``/chat``,
+the streaming chat itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by construction
+
+import gradio as gr  # noqa: E402
+
+from rag import Answer, Library, RagError, Settings  # noqa: E402
+from rag.settings import PACKAGE_ROOT  # noqa: E402
+
+EXAMPLES = [
+    "Which paper uses k-means cross-attention for segmentation?",
+    "How long does it take to train BERT with large batch optimization?",
+    "What do these abstracts say about fuzzing deep learning libraries?",
+    "What memory budget does on-device training target?",
+]
+UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".xml", ".atom"]
+PAPER_COLUMNS = ["id", "title", "published", "source"]
+# One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
+MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
+STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
+
+
+def message_text(content) -> str:
+    """Gradio's message content (a string, or a list of typed parts) as plain text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    return " ".join(message_text(part) for part in content or [])
+
+
+def chat_turns(history: list[dict]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from Gradio's OpenAI-style message history."""
+    turns, question = [], None
+    for message in history:
+        if message["role"] == "user":
+            question = message_text(message["content"])
+        elif question is not None:
+            turns.append((question, message_text(message["content"])))
+            question = None
+    return turns
+
+
+class App:
+    """Event handlers: each turns component values into one library call and back."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self.downloads = Path(tempfile.mkdtemp(prefix="rag-app-"))
+
+    # ----- Ask ---------------------------------------------------------------------------------
+
+    def chat(self, message: str, history: list[dict], k: float, source: str | None, year: float | None):
+        if not message.strip():
+            raise gr.Error("Type a question first.")
+        text = ""
+        try:
+            for item in self.library.ask_stream(message, history=chat_turns(history), k=int(k),
+                                                source=source or None, year=int(year) if year else None):
+                if isinstance(item, Answer):
+                    yield item.to_markdown(), item.sources_markdown()
+                else:
+                    text += item
+                    yield text, "_Checking the answer against its sources…_"
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    def ask(self, question: str, k: int = 0) -> dict:
+        """Answer a question from the abstracts: text, abstained flag, reason, citations, timings."""
+        try:
+            answer = self.library.ask(question, k=k or None)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        data = answer.to_dict()
+        data.pop("sources")
+        return json.loads(json.dumps(data, default=str))
+
+    # ----- Digest ------------------------------------------------------------------------------
+
+    def _digest(self, which: str, newest: float, query: str, progress):
+        ids = None
+        if which == "Matching a search":
+            if not query.strip():
+                raise gr.Error("Type a search to pick papers by.")
+            ids = [hit.paper_id for hit in self.library.search(query, k=int(newest) or 10)]
+        limit = int(newest) if which == "Newest N" else None
+        return self.library.digest(ids, newest=limit, progress=progress)
+
+    def make_digest(self, which: str, newest: float, query: str, progress=gr.Progress()):
+        try:
+            digest = self._digest(which, newest, query,
+                                  lambda done, total: progress((done, total), desc="Summarising", unit="papers"))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        rows = [[item.title, item.text, f"[link]({item.url})" if item.url else ""] for item in digest.items]
+        files = []
+        for fmt, suffix in (("md", "md"), ("html", "html"), ("json", "json")):
+            path = self.downloads / f"digest.{suffix}"
+            path.write_text(digest.render(fmt), encoding="utf-8")
+            files.append(str(path))
+        return rows, files
+
+    def digest(self, newest: int = 0, query: str = "") -> dict:
+        """One-line summaries of all papers, the newest N, or the papers matching a search."""
+        which = "Matching a search" if query else "Newest N" if newest else "All"
+        try:
+            return json.loads(self._digest(which, newest, query, None).to_json())
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    # ----- Library -----------------------------------------------------------------------------
+
+    def ingest(self, files: list[str] | None, skip_bad: bool, progress=gr.Progress()) -> str:
+        if not files:
+            raise gr.Error("Choose one or more files to ingest.")
+        paths = [getattr(f, "name", f) for f in files]
+        try:
+            summary = self.library.ingest(paths, skip_bad=skip_bad, progress=lambda done, total: progress(
+                (done, total), desc="Ingesting", unit="papers"))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return summary.report()
+
+    def paper_rows(self, query: str = "") -> list[list]:
+        papers = self.library.papers()
+        if query.strip():
+            order = [hit.paper_id for hit in self.library.search(query, k=20)]
+            by_id = {p.id: p for p in papers}
+            papers = [by_id[i] for i in order if i in by_id]
+        return [[p.id, p.title, p.published, p.source] for p in papers]
+
+    def delete(self, paper_id: str) -> str:
+        paper_id = (paper_id or "").strip()
+        if not paper_id:
+            raise gr.Error("Select a paper in the table or type its id.")
+        if not self.library.delete(paper_id):
+            raise gr.Error(f"No paper with id {paper_id!r}.")
+        return f"Deleted {paper_id}."
+
+    def stats(self) -> str:
+        s = self.library.stats()
+        return (f"**{s.papers} papers**, {s.chunks} chunks · model `{s.model}` · embedder `{s.embedder}`"
+                f" · store `{s.store_dir}`")
+
+    def filter_choices(self):
+        papers = self.library.papers()
+        sources = sorted({p.source for p in papers if p.source})
+        years = sorted({p.published[:4] for p in papers if p.published[:4].isdigit()}, reverse=True)
+        return gr.Dropdown(choices=[""] + sources), gr.Dropdown(choices=[""] + years)
+
+
+def ask_tab(app: App, settings: Settings):
+    k = gr.Slider(1, 8, value=settings.answer_sources, step=1, label="Sources per answer", render=False)
+    source = gr.Dropdown([""], value="", label="Only papers from file", allow_custom_value=True, render=False)
+    year = gr.Dropdown([""], value="", label="Only papers from year", allow_custom_value=True, render=False)
+    with gr.Row():
+        with gr.Column(scale=3):
+            sources = gr.Markdown("The answer's sources appear here.", elem_id="sources-panel", render=False)
+            gr.ChatInterface(
+                app.chat, additional_inputs=[k, source, year], additional_outputs=[sources],
+                additional_inputs_accordion=gr.Accordion("Retrieval options", open=False, render=False),
+                examples=[[q] for q in EXAMPLES], chatbot=gr.Chatbot(elem_id="answer-chat", height=460, render=False),
+                textbox=gr.Textbox(placeholder="Ask about the abstracts…", elem_id="question-box", render=False),
+                api_name="chat", fill_height=False, concurrency_limit=1)
+        with gr.Column(scale=2):
+            sources.render()
+    return source, year
+
+
+def digest_tab(app: App) -> None:
+    with gr.Row():
+        which = gr.Radio(["All", "Newest N", "Matching a search"], value="All", label="Papers")
+        newest = gr.Number(10, precision=0, minimum=1, label="N (newest, or search results)")
+        query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
+    run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
+    table = gr.Dataframe(headers=["Title", "One-line summary", "Link"], datatype=["str", "str", "markdown"],
+                         wrap=True, interactive=False, elem_id="digest-table")
+    files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False)
+    run.click(app.make_digest, [which, newest, query], [table, files], api_visibility="undocumented",
+              **MODEL_QUEUE)
+
+
+def library_tab(app: App, filters) -> None:
+    stats = gr.Markdown(elem_id="library-stats")
+    with gr.Row():
+        with gr.Column():
+            upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Files to ingest",
+                             elem_id="upload")
+            skip_bad = gr.Checkbox(label="Skip bad records (store the rest and list them)")
+            ingest = gr.Button("Ingest", variant="primary", elem_id="ingest-button")
+            report = gr.Markdown(elem_id="ingest-report")
+        with gr.Column():
+            query = gr.Textbox(label="Search papers", placeholder="blank lists every paper")
+            paper_id = gr.Textbox(label="Selected paper id")
+            delete = gr.Button("Delete paper", variant="stop")
+            deleted = gr.Markdown()
+    table = gr.Dataframe(headers=PAPER_COLUMNS, interactive=False, wrap=True, elem_id="papers-table")
+
+    def refresh(q=""):
+        return app.paper_rows(q), app.stats(), *app.filter_choices()
+
+    outputs = [table, stats, *filters]
+    ingest.click(app.ingest, [upload, skip_bad], report, api_name="ingest", **STORE_QUEUE).then(
+        refresh, query, outputs, api_visibility="private")
+    query.submit(app.paper_rows, query, table, api_visibility="private")
+    table.select(lambda evt: evt.row_value[0], None, paper_id, api_visibility="private")
+    delete.click(app.delete, paper_id, deleted, api_visibility="private", **STORE_QUEUE).then(
+        refresh, query, outputs, api_visibility="private")
+    return refresh, outputs
+
+
+def build_app(library: Library) -> gr.Blocks:
+    app = App(library)
+    with gr.Blocks(title="Paper abstracts: ask, digest, library") as demo:
+        gr.Markdown("## Paper abstracts\nAnswers come only from the stored abstracts, with checked citations.")
+        with gr.Tab("Ask", id="ask"):
+            filters = ask_tab(app, library.settings)
+        with gr.Tab("Digest", id="digest"):
+            digest_tab(app)
+        with gr.Tab("Library", id="library"):
+            refresh, outputs = library_tab(app, filters)
+        gr.api(app.ask, api_name="ask", **MODEL_QUEUE)
+        gr.api(app.digest, api_name="digest", **MODEL_QUEUE)
+        demo.load(refresh, None, outputs, api_visibility="private")
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Ask, digest and manage research-paper abstracts.")
+    parser.add_argument("--store", help="store directory (default: RAG_STORE_DIR or the user data dir)")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, RAG_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, RAG_PORT)")
+    parser.add_argument("--auth", help="require a login, as user:password (RAG_AUTH)")
+    parser.add_argument("--seeds", action="store_true", help="ingest the bundled seed abstracts first")
+    return parser.parse_args(argv)
+
+
+def launch(argv=None, **launch_kwargs):
+    args = parse_args(argv)
+    settings = Settings.from_env(store_dir=args.store, host=args.host, port=args.port, auth=args.auth)
+    library = Library(settings=settings)
+    if args.seeds:
+        print(library.ingest([PACKAGE_ROOT / "seeds"]))
+    # Load the model while the page opens, so the first question does not pay for it.
+    threading.Thread(target=lambda: library.llm().count_tokens("warm-up"), daemon=True).start()
+    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
+    if auth is not None and len(auth) != 2:
+        raise SystemExit("error: auth must be user:password")
+    demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
+    return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth,
+                       max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False,
+                       footer_links=["api"], **launch_kwargs)
+
+
+if __name__ == "__main__":
+    try:
+        launch()
+    except RagError as exc:
+        raise SystemExit(f"error: {exc}") from exc
