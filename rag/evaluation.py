@@ -156,3 +156,51 @@ def _refusal_kind(reason: str) -> str:
         if needle in reason and (generated == kind.startswith(("withdrawn", "model"))):
             return kind
     return reason
+
+
+def load_scitldr(path: str | Path, limit: int | None = None):
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if limit is not None and len(rows) >= limit:
+                break
+            row = json.loads(line)
+            paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="scitldr",
+                               path=str(path), record=f"line {number}")
+            rows.append((paper, row["tldrs"]))
+    return rows
+
+
+def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
+    """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines."""
+    from rouge_score import rouge_scorer
+
+    from .catalog import Catalog
+    from .grounding import sentences
+    from .library import Library
+    from .summaries import summarize
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
+                               ("rouge1", "rouge2", "rougeL")}
+    rows = load_scitldr(data, limit)
+    systems = {"model": [], "title": [], "first_sentence": []}
+    seconds = []
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        catalog = Catalog(Path(tmp) / "catalog.sqlite3")
+        library = Library(Path(tmp) / "store")
+        llm = library.llm(model)
+        for done, (paper, refs) in enumerate(rows, 1):
+            summary = summarize(paper, llm, catalog, library.settings.summary_max_tokens)
+            seconds.append(summary.seconds)
+            systems["model"].append(best(refs, summary.text))
+            systems["title"].append(best(refs, paper.title))
+            systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
+            if progress:
+                progress(done, len(rows))
+        catalog.close()
+    mean = lambda scores, k: round(100 * sum(s[k] for s in scores) / len(scores), 1)
+    return {"data": str(data), "papers": len(rows), "model": llm.name,
+            "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
+            "systems": {name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
+                        for name, scores in systems.items() if scores}}
