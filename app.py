@@ -189,11 +189,15 @@ def digest_tab(app: App) -> None:
         newest = gr.Number(10, precision=0, minimum=1, label="N (newest, or search results)")
         query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
     run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
-    table = gr.Dataframe(headers=["Title", "One-line summary", "Link"], datatype=["str", "str", "markdown"],
-                         wrap=True, interactive=False, elem_id="digest-table")
-    files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False)
+    table = gr.Dataframe(headers=["Title", "One-line summary", "Link"], datatype=["markdown"] * 3, wrap=True,
+                         column_widths=["35%", "55%", "10%"], interactive=False, elem_id="digest-table")
+    files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False, elem_id="digest-files")
     run.click(app.make_digest, [which, newest, query], [table, files], api_visibility="undocumented",
               **MODEL_QUEUE)
+
+
+def selected_paper_id(evt: gr.SelectData) -> str:
+    return str(evt.row_value[0])
 
 
 def library_tab(app: App, filters) -> None:
@@ -210,7 +214,8 @@ def library_tab(app: App, filters) -> None:
             paper_id = gr.Textbox(label="Selected paper id")
             delete = gr.Button("Delete paper", variant="stop")
             deleted = gr.Markdown()
-    table = gr.Dataframe(headers=PAPER_COLUMNS, interactive=False, wrap=True, elem_id="papers-table")
+    table = gr.Dataframe(headers=PAPER_COLUMNS, datatype=["markdown"] * 4, interactive=False, wrap=True,
+                         column_widths=["20%", "50%", "12%", "18%"], elem_id="papers-table")
 
     def refresh(q=""):
         return app.paper_rows(q), app.stats(), *app.filter_choices()
@@ -219,7 +224,7 @@ def library_tab(app: App, filters) -> None:
     ingest.click(app.ingest, [upload, skip_bad], report, api_name="ingest", **STORE_QUEUE).then(
         refresh, query, outputs, api_visibility="private")
     query.submit(app.paper_rows, query, table, api_visibility="private")
-    table.select(lambda evt: evt.row_value[0], None, paper_id, api_visibility="private")
+    table.select(selected_paper_id, None, paper_id, api_visibility="private")
     delete.click(app.delete, paper_id, deleted, api_visibility="private", **STORE_QUEUE).then(
         refresh, query, outputs, api_visibility="private")
     return refresh, outputs

@@ -27,3 +27,33 @@ def library(tmp_path, embedder):
 def seeded(library):
     library.ingest([SEEDS / "digest-2023-03-11.txt"])
     return library
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, embedder):
+    """The real Gradio app over the seeds with the default model, on a free loopback port."""
+    import app as app_module
+
+    library = Library(tmp_path_factory.mktemp("app") / "store", embedder=embedder)
+    library.ingest([SEEDS / "digest-2023-03-11.txt"])
+    demo = app_module.build_app(library).queue(default_concurrency_limit=1)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+                            quiet=True, ssr_mode=False, show_error=True)
+    yield url
+    demo.close()
+    library.close()
+
+
+@pytest.fixture
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,0 +1,114 @@
+"""The app's start-up and streamed answer latency in a real browser, next to the Python API.
+
+    python bench/app_latency.py
+
+- launch to usable page: from starting ``python app.py --seeds`` (fresh store) until the question
+  box is visible in headless Chromium (3 runs, median);
+- time to first streamed token in the browser for seed questions: from pressing Enter until the
+  answer bubble shows text (5 questions, each on a fresh page, median);
+- the same questions through ``Library.ask`` in this process: ``timings["first_token"]``.
+"""
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from rag import Library  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+# Five different seed questions, so llama.cpp's prompt cache helps each path equally (the shared
+# system prompt) rather than replaying one fully cached prompt.
+QUESTIONS = [
+    "Which paper uses k-means cross-attention for segmentation?",
+    "What search space does MnasNet use?",
+    "How does DocTer extract input constraints?",
+    "What is Monolith used for?",
+    "How does NeuRI generate DNN models?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(store: Path, port: int) -> subprocess.Popen:
+    env = dict(os.environ, RAG_STORE_DIR=str(store))
+    return subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--seeds", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_usable(browser, url: str, started: float) -> float:
+    page = browser.new_page()
+    while True:
+        try:
+            page.goto(url, timeout=2000)
+            page.locator("#question-box textarea").wait_for(timeout=60000)
+            page.close()
+            return time.perf_counter() - started
+        except Exception:  # not listening yet
+            time.sleep(0.2)
+
+
+def browser_first_token(browser, url: str, question: str) -> float:
+    page = browser.new_page()
+    page.goto(url)
+    box = page.locator("#question-box textarea")
+    box.fill(question)
+    started = time.perf_counter()
+    box.press("Enter")
+    # Gradio shows a "pending" bubble at once; the first token is the first text in a real one.
+    page.wait_for_function("() => { const m = document.querySelectorAll('#answer-chat .message.bot:not(.pending)');"
+                           " return m.length && m[m.length - 1].innerText.trim().length > 0; }",
+                           timeout=120000, polling=20)
+    elapsed = time.perf_counter() - started
+    page.locator("#sources-panel").get_by_text("Checking the answer").wait_for(state="detached", timeout=120000)
+    page.close()
+    return elapsed
+
+
+def main() -> dict:
+    launches, browser_ttft = [], []
+    with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for run in range(3):
+            port = free_port()
+            started = time.perf_counter()
+            app = start_app(Path(tmp) / f"store{run}", port)
+            try:
+                launches.append(wait_usable(browser, f"http://127.0.0.1:{port}/", started))
+                if run == 2:
+                    time.sleep(5)  # let the model's background warm-up finish before timing answers
+                    browser_ttft = [browser_first_token(browser, f"http://127.0.0.1:{port}/", q) for q in QUESTIONS]
+            finally:
+                app.terminate()
+                app.wait()
+        browser.close()
+        library = Library(Path(tmp) / "api-store")
+        library.ingest([ROOT / "seeds"])
+        library.llm().count_tokens("warm-up")
+        answers = [library.ask(q) for q in QUESTIONS]
+        api_ttft = [a.timings.get("first_token", a.timings["total"]) for a in answers]
+    return {"launch_to_usable_page_s": [round(x, 2) for x in launches],
+            "median_launch_s": round(statistics.median(launches), 2),
+            "browser_first_token_s": [round(x, 2) for x in browser_ttft],
+            "median_browser_first_token_s": round(statistics.median(browser_ttft), 2),
+            "api_first_token_s": api_ttft, "median_api_first_token_s": round(statistics.median(api_ttft), 2)}
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(main(), indent=2))

@@ -1,0 +1,73 @@
+"""The Gradio app through a real client: named endpoints over the seeds with the real model."""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import SEEDS
+from rag import prompts
+
+pytestmark = pytest.mark.model
+KMAX = "Which paper uses k-means cross-attention for segmentation?"
+
+
+def test_seed_question_gets_an_answer_citing_the_right_paper(client):
+    result = client.predict(KMAX, api_name="/ask")
+    assert not result["abstained"], result["reason"]
+    assert "kMaX" in result["text"]
+    assert result["citations"][0]["title"] == "kMaX-DeepLab: k-means Mask Transformer"
+    assert "k-means" in result["citations"][0]["sentence"]
+
+
+def test_off_corpus_question_gets_the_refusal(client):
+    result = client.predict("What is the capital of France?", api_name="/ask")
+    assert result["abstained"] and result["text"] == prompts.REFUSAL and result["citations"] == []
+
+
+def test_chat_endpoint_streams_the_answer_and_its_sources_panel(client):
+    job = client.submit(KMAX, 3, "", "", api_name="/chat")
+    final_text, sources = job.result(timeout=120)
+    assert "kMaX" in final_text and "[1]" in final_text
+    assert "kMaX-DeepLab: k-means Mask Transformer" in sources and "retrieval score" in sources
+    assert len(job.outputs()) >= 2  # intermediate stream states, then the checked answer
+
+
+def test_chat_shows_a_refusal_as_a_refusal(client):
+    text, sources = client.predict("Which optimizer trained GPT-4?", 3, "", "", api_name="/chat")
+    assert text.startswith("**No answer found.**") and prompts.REFUSAL in text
+    assert "No sources cited" in sources
+
+
+def test_digest_endpoint_summarises_the_newest_papers(client):
+    digest = client.predict(3, "", api_name="/digest")
+    assert len(digest["papers"]) == 3
+    assert all(item["text"] and len(item["text"].split()) <= 31 for item in digest["papers"])
+    again = client.predict(3, "", api_name="/digest")
+    assert all(item["cached"] for item in again["papers"])
+
+
+def test_ingest_endpoint_reports_added_and_skipped_records(client, tmp_path):
+    from gradio_client import handle_file
+
+    good = {"id": "app-test-1", "title": "Sparse gossip averaging for federated ranking",
+            "abstract": "We study sparse gossip averaging for decentralized ranking models."}
+    path = tmp_path / "upload.jsonl"
+    path.write_text(json.dumps(good) + "\n{not json\n")
+    with pytest.raises(Exception, match=r"upload\.jsonl: line 2"):
+        client.predict([handle_file(str(path))], False, api_name="/ingest")
+    report = client.predict([handle_file(str(path))], True, api_name="/ingest")
+    assert "skipped 1" in report.lower() and "upload.jsonl: line 2" in report
+    again = client.predict([handle_file(str(path))], True, api_name="/ingest")
+    assert "unchanged 1" in again.lower()
+
+
+def test_eight_concurrent_asks_all_complete(client):
+    questions = [KMAX, "What is Monolith used for?", "How does DocTer extract input constraints?",
+                 "What search space does MnasNet use?"] * 2
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        jobs = [client.submit(q, api_name="/ask") for q in questions]
+        results = list(pool.map(lambda job: job.result(timeout=600), jobs))
+    assert len(results) == 8
+    assert all(r["text"] for r in results)
+    assert sum(not r["abstained"] for r in results) >= 6, [r["reason"] for r in results]

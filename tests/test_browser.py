@@ -1,0 +1,80 @@
+"""The app in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
+
+Screenshots of each tab go to $RAG_SCREENSHOT_DIR (docs/screenshots/ for the README), else to
+the test's temporary directory.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.model, pytest.mark.browser]
+CHROMIUM = "/usr/bin/chromium"
+# Chromium's background services try to reach Google; this machine's network refuses them.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+TIMEOUT_MS = 180_000
+
+
+@pytest.fixture
+def page(app_url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: .ci/setup installs Debian's chromium package")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("RAG_SCREENSHOT_DIR") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_ask_streams_an_answer_then_its_sources(page, shots):
+    box = page.locator("#question-box textarea")
+    box.fill("Which paper uses k-means cross-attention for segmentation?")
+    box.press("Enter")
+    page.locator("#answer-chat").get_by_text("kMaX-DeepLab").first.wait_for()
+    panel = page.locator("#sources-panel")
+    panel.get_by_text("kMaX-DeepLab: k-means Mask Transformer").wait_for()
+    assert "retrieval score" in panel.inner_text()
+    page.screenshot(path=shots / "ask.png", full_page=True)
+
+
+def test_digest_tab_generates_a_table_and_downloads(page, shots):
+    page.get_by_role("tab", name="Digest").click()
+    page.get_by_label("Newest N").check()
+    page.get_by_label("N (newest, or search results)").fill("3")
+    page.locator("#digest-button").click()
+    page.locator('#digest-table [role=grid][aria-rowcount="4"]').wait_for()  # a header and 3 papers
+    page.locator("#digest-files a[download=\"digest.json\"]").wait_for()  # after .md and .html
+    cells = page.locator("#digest-table [role=gridcell]")
+    summaries = [cells.nth(i).inner_text().strip() for i in range(cells.count()) if i % 3 == 1]
+    assert len(summaries) == 3 and all(summaries), summaries
+    downloads = page.locator("#digest-files a[download]")
+    assert [downloads.nth(i).get_attribute("download") for i in range(3)] == ["digest.md", "digest.html", "digest.json"]
+    page.screenshot(path=shots / "digest.png", full_page=True)
+
+
+def test_library_tab_uploads_a_file_and_lists_the_paper(page, shots, tmp_path):
+    record = {"id": "browser-test-1", "title": "Lattice-gated memory for streaming speech translation",
+              "abstract": "We propose lattice-gated memory for low-latency streaming speech translation."}
+    upload = tmp_path / "new-papers.jsonl"
+    upload.write_text(json.dumps(record) + "\n")
+    page.get_by_role("tab", name="Library").click()
+    page.locator("#upload input[type=file]").set_input_files(str(upload))
+    page.locator("#ingest-button").click()
+    page.locator("#ingest-report").get_by_text("Added 1").or_(
+        page.locator("#ingest-report").get_by_text("unchanged 1")).wait_for()
+    page.locator("#papers-table").get_by_text(record["title"]).wait_for()
+    assert "papers" in page.locator("#library-stats").inner_text()
+    page.screenshot(path=shots / "library.png", full_page=True)
