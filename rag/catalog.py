@@ -61,6 +61,8 @@ class Catalog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # Several app processes may share one catalogue: wait for a writer instead of failing.
+            self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open keyword index {path}: {exc}") from exc

@@ -39,13 +39,14 @@ class Library:
     >>> lib.add([{"id": "p1", "title": "A title", "abstract": "Some abstract."}])
     """
 
-    def __init__(self, path: str | Path | None = None, *, settings: Settings | None = None,
-                 embedder: Embedder | None = None):
+    def __init__(self, path: str | Path | None = None, *, url: str | None = None,
+                 settings: Settings | None = None, embedder: Embedder | None = None):
         self.settings = settings or Settings.from_env()
         if path is not None:
             self.settings = dataclasses.replace(self.settings, store_dir=Path(path).expanduser())
-        self.embedder = embedder or MiniLMEmbedder(max_tokens=self.settings.embed_max_tokens,
-                                                   batch_size=self.settings.embed_batch_size)
+        if url is not None:
+            self.settings = dataclasses.replace(self.settings, chroma_url=url)
+        self.embedder = embedder or _default_embedder(self.settings)
         self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
         self._store = None  # opened on first use: Chroma's start-up is not free
 
@@ -59,7 +60,7 @@ class Library:
             from .store import VectorStore
 
             self._store = VectorStore(self.settings.store_dir / "chroma", self.settings.collection,
-                                      self.embedder)
+                                      self.embedder, url=self.settings.chroma_url or None)
         return self._store
 
     def _chunker(self) -> Chunker:
@@ -69,9 +70,18 @@ class Library:
     def add(self, papers: Iterable[Paper | dict], progress: Progress | None = None) -> IngestSummary:
         """Store papers (``Paper``s or dicts with id/title/abstract); safe to repeat."""
         records = [_as_paper(item, f"item {i}") for i, item in enumerate(papers, 1)]
-        return ingest(records, catalog=self._catalog, store=self.store, chunker=self._chunker(),
-                      embedder=self.embedder, batch_papers=self.settings.ingest_batch_papers,
-                      progress=progress)
+        with self._writing():
+            return ingest(records, catalog=self._catalog, store=self.store, chunker=self._chunker(),
+                          embedder=self.embedder, batch_papers=self.settings.ingest_batch_papers,
+                          progress=progress)
+
+    def _writing(self):
+        """One writer at a time across processes sharing this store: another process's repair
+        pass must not see this one's half-written ingest as orphaned vectors."""
+        from filelock import FileLock
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return FileLock(self.path / "write.lock")
 
     def ingest(self, paths: Sequence[str | Path], skip_bad: bool = False,
                progress: Progress | None = None) -> IngestSummary:
@@ -109,7 +119,14 @@ class Library:
     # ----- generation -------------------------------------------------------------------------
 
     def llm(self, model: str | None = None):
-        """The shared in-process model for ``model`` (default: settings), loaded on first use."""
+        """The shared model for ``model`` (default: settings): the model server's when
+        ``llm_url`` is set, else the in-process GGUF, loaded on first use."""
+        s = self.settings
+        if s.llm_url:
+            from .remote import RemoteLLM
+
+            return RemoteLLM.shared(s.llm_url, model or s.llm_model or s.model, key=s.llm_key,
+                                    timeout=s.llm_timeout, retries=s.llm_retries, seed=s.seed)
         from .llm import LocalLLM
         from .models import resolve
 
@@ -178,8 +195,9 @@ class Library:
 
     def delete(self, paper_id: str) -> bool:
         """Remove a paper's vectors, then its row; returns whether it existed."""
-        self.store.delete_papers([paper_id])
-        return self._catalog.delete([paper_id]) > 0
+        with self._writing():
+            self.store.delete_papers([paper_id])
+            return self._catalog.delete([paper_id]) > 0
 
     def stats(self) -> Stats:
         return Stats(papers=len(self._catalog.states()), chunks=self._catalog.chunk_count(),
@@ -187,6 +205,16 @@ class Library:
 
     def close(self) -> None:
         self._catalog.close()
+
+
+def _default_embedder(settings: Settings) -> Embedder:
+    if settings.embed_url:
+        from .remote import RemoteEmbedder
+
+        return RemoteEmbedder(settings.embed_url, settings.embed_model, key=settings.llm_key,
+                              timeout=settings.llm_timeout, retries=settings.llm_retries,
+                              batch_size=settings.embed_batch_size, max_tokens=settings.embed_max_tokens)
+    return MiniLMEmbedder(max_tokens=settings.embed_max_tokens, batch_size=settings.embed_batch_size)
 
 
 def _as_paper(item: Paper | dict, record: str) -> Paper:

@@ -113,11 +113,15 @@ class AnswerStreamParser:
 
 
 def parse_output(raw: str) -> tuple[str, list[int]] | None:
-    try:
-        data = json.loads(raw)
-        return str(data["answer"]).strip(), [int(n) for n in data.get("citations", [])]
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-        return None
+    """The answer and cited numbers from the model's JSON; a server that could not constrain its
+    output may wrap the object in prose, so the outermost {...} is tried as well."""
+    for candidate in (raw, *re.findall(r"\{.*\}", raw, re.S)):
+        try:
+            data = json.loads(candidate)
+            return str(data["answer"]).strip(), [int(n) for n in data.get("citations", [])]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            continue
+    return None
 
 
 def refusal(question: str, reason: str, hits: list[Hit], timings: dict) -> Answer:

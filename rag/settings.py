@@ -23,6 +23,9 @@ class Settings:
     store_dir: Path = field(default_factory=_default_store_dir)
     # Name of the Chroma collection; one store directory holds one library.
     collection: str = "abstracts"
+    # Chroma server URL (http://host:port); empty keeps vectors embedded in store_dir. The
+    # catalogue and BM25 index stay in store_dir either way (docs/deploy.md says why).
+    chroma_url: str = ""
     # all-MiniLM-L6-v2 was trained on 256-token inputs; longer ones are truncated.
     embed_max_tokens: int = 256
     # Chunks per onnxruntime call: large enough to amortise the call, small
@@ -38,6 +41,22 @@ class Settings:
     rrf_k: int = 60
     # Papers written to the store per batch: bounds memory and work lost to a kill.
     ingest_batch_papers: int = 64
+
+    # OpenAI-compatible model server (http://host:port); empty runs the GGUF model in-process.
+    llm_url: str = ""
+    # Model name sent to that server; empty sends the `model` setting's name.
+    llm_model: str = ""
+    # API key for the model server, when it wants one.
+    llm_key: str = ""
+    # Seconds to wait for the server to connect or send the next piece before giving up.
+    llm_timeout: float = 60.0
+    # Retries, with exponential backoff, of a request that failed to connect or got HTTP 5xx/429.
+    llm_retries: int = 2
+    # OpenAI-compatible /v1/embeddings server; empty uses the bundled MiniLM in-process. A store
+    # records its embedder and refuses vectors from another one.
+    embed_url: str = ""
+    # Embedding model name sent to that server.
+    embed_model: str = "default"
 
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"

@@ -55,28 +55,44 @@ class DenseHit:
 
 
 class VectorStore:
-    def __init__(self, path: Path, collection: str, embedder: Embedder):
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    """Chunk vectors in an embedded Chroma store at ``path``, or on Chroma's server at ``url``."""
 
+    def __init__(self, path: Path, collection: str, embedder: Embedder, url: str | None = None):
         self.embedder = embedder
+        self.where = url or str(path)
         try:
-            # Telemetry off: the product is offline by construction.
-            self._client = chromadb.PersistentClient(
-                path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
-            self._collection = self._client.get_or_create_collection(
-                collection, embedding_function=ChromaEmbeddingFunction(embedder),
-                configuration={"hnsw": {"space": "cosine"}})
+            self._client = _client(path, url)
+            self._collection = self._open(collection)
         except StoreError:
             raise
         except Exception as exc:  # chromadb raises many unrelated types
-            raise StoreError(f"cannot open Chroma store at {path}: {exc}") from exc
+            raise StoreError(f"cannot open Chroma store at {self.where}: {exc}") from exc
+
+    def _open(self, name: str):
+        """The collection, created marked with our embedder; refuses one built by another embedder."""
+        function = ChromaEmbeddingFunction(self.embedder)
+        existing = {c.name for c in self._client.list_collections()}
+        if name not in existing:
+            return self._client.create_collection(
+                name, embedding_function=function, metadata={"embedder": self.embedder.name},
+                configuration={"hnsw": {"space": "cosine"}})
+        collection = self._client.get_collection(name, embedding_function=function)
+        built_by = (collection.metadata or {}).get("embedder")
+        if built_by is None and self.embedder.name == MiniLMEmbedder.name:
+            # Stores made before collections were marked were all built with the bundled MiniLM.
+            collection.modify(metadata={"embedder": self.embedder.name})
+            built_by = self.embedder.name
+        if built_by != self.embedder.name:
+            raise StoreError(f"collection {name!r} at {self.where} holds vectors from embedder {built_by!r}, "
+                             f"not {self.embedder.name!r}; mixing them would corrupt search. Use that "
+                             "embedder, or another store or collection.")
+        return collection
 
     def _call(self, what: str, method, **kwargs):
         try:
             return method(**kwargs)
         except Exception as exc:
-            raise StoreError(f"Chroma {what} failed: {exc}") from exc
+            raise StoreError(f"Chroma {what} at {self.where} failed: {exc}") from exc
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, metadata: Sequence[dict]) -> None:
         self._call("upsert", self._collection.upsert, ids=[c.id for c in chunks],
@@ -114,3 +130,19 @@ class VectorStore:
 
     def count(self) -> int:
         return self._call("count", self._collection.count)
+
+
+def _client(path: Path, url: str | None):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)  # offline by construction
+    if not url:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    if not parts.hostname:
+        raise StoreError(f"RAG_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
+    return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+                               ssl=parts.scheme == "https", settings=settings)

@@ -57,3 +57,25 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """Chroma's own server for the whole test session (tests use their own collections)."""
+    from servers import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_server(tmp_path_factory):
+    """llama-cpp-python's OpenAI-compatible server serving the default GGUF."""
+    from rag.models import DEFAULT_MODEL, resolve
+    from servers import LlamaServer
+
+    spec, path = resolve(DEFAULT_MODEL)
+    server = LlamaServer(path, tmp_path_factory.mktemp("llama-server") / "server.log", spec.chat_format).start()
+    yield server
+    server.stop()

@@ -1,11 +1,24 @@
+"""Store and retrieval behaviour, run twice: embedded Chroma and Chroma's server."""
+
 import dataclasses
 import json
+import uuid
 
 import pytest
 
 from conftest import SEEDS
-from rag import InputError, Library, Paper, RagError
+from rag import InputError, Library, Paper, RagError, Settings
 from rag import ingest as ingest_module
+
+
+@pytest.fixture(params=["embedded", "chroma-server"])
+def library(request, tmp_path, embedder):
+    """An empty library, its vectors embedded or on the session's Chroma server (own collection)."""
+    url = request.getfixturevalue("chroma_server").url if request.param == "chroma-server" else None
+    settings = Settings.from_env(store_dir=tmp_path / "store", collection=f"test-{uuid.uuid4().hex[:12]}")
+    lib = Library(url=url, settings=settings, embedder=embedder)
+    yield lib
+    lib.close()
 
 LONG = " ".join(f"Sentence number {i} describes a distinct finding about sparse attention kernels."
                 for i in range(60))

@@ -1,0 +1,141 @@
+"""Scale-out through real servers on loopback: Chroma's server and llama-cpp-python's
+OpenAI-compatible server, started and stopped by the tests."""
+
+import dataclasses
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from conftest import SEEDS
+from rag import Library, ModelError, Paper, Settings, StoreError, prompts
+from servers import ChromaServer, LlamaServer
+
+KMAX = "Which paper uses k-means cross-attention for segmentation?"
+LONG = " ".join(f"Sentence {i} reports a distinct result on sparse retrieval kernels." for i in range(40))
+
+
+def settings(tmp_path, **overrides) -> Settings:
+    return Settings.from_env(store_dir=tmp_path / "store", collection=f"t-{uuid.uuid4().hex[:12]}", **overrides)
+
+
+class OtherEmbedder:
+    """A different embedder (same dimensions) to prove the store refuses to mix vectors."""
+    name, dimensions, max_tokens = "some-other-model", 384, 256
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def embed(self, texts):
+        return np.ones((len(texts), 384), dtype=np.float32) / np.sqrt(384)
+
+
+@pytest.mark.parametrize("backend", ["embedded", "chroma-server"])
+def test_store_refuses_vectors_from_another_embedder(backend, tmp_path, embedder, request):
+    url = request.getfixturevalue("chroma_server").url if backend == "chroma-server" else None
+    s = settings(tmp_path, chroma_url=url)
+    Library(settings=s, embedder=embedder).add([{"id": "a", "title": "A", "abstract": "Alpha."}])
+    with pytest.raises(StoreError, match="some-other-model"):
+        Library(settings=s, embedder=OtherEmbedder()).add([{"id": "b", "title": "B", "abstract": "Beta."}])
+
+
+def test_unreachable_chroma_server_is_a_clear_error(tmp_path, embedder):
+    from servers import free_port
+
+    library = Library(settings=settings(tmp_path, chroma_url=f"http://127.0.0.1:{free_port()}"), embedder=embedder)
+    with pytest.raises(StoreError, match="cannot open Chroma store at http://127.0.0.1"):
+        library.search("anything")
+
+
+def test_chroma_server_stopped_mid_session_then_back(tmp_path, embedder):
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        library = Library(settings=settings(tmp_path, chroma_url=server.url), embedder=embedder)
+        library.ingest([SEEDS / "digest-2023-03-11.txt"])
+        server.stop()
+        with pytest.raises(StoreError, match=f"at {server.url}"):
+            library.search("k-means mask transformer")
+        server.start()
+        assert library.search("k-means mask transformer", k=1)[0].title.startswith("kMaX")
+    finally:
+        server.stop()
+
+
+def test_ingest_interrupted_by_a_server_stop_reruns_without_duplicates(tmp_path, embedder, monkeypatch):
+    server = ChromaServer(tmp_path / "chroma").start()
+    try:
+        library = Library(settings=settings(tmp_path, chroma_url=server.url, ingest_batch_papers=2),
+                          embedder=embedder)
+        papers = [Paper(id=f"p{i}", title=f"Paper {i}", abstract=f"{LONG} Marker {i}.") for i in range(6)]
+        real_commit, calls = library._catalog.commit, []
+
+        def commit_then_lose_the_server(items):
+            real_commit(items)
+            calls.append(len(items))
+            if len(calls) == 1:
+                server.stop(kill=True)
+
+        monkeypatch.setattr(library._catalog, "commit", commit_then_lose_the_server)
+        with pytest.raises(StoreError):
+            library.add(papers)
+        server.start()
+        summary = library.add(papers)
+        assert (summary.added, summary.unchanged) == (4, 2)
+        vectors = library.store.chunk_ids_by_paper()
+        states = library._catalog.states()
+        assert set(vectors) == set(states) == {p.id for p in papers}
+        assert all(len(vectors[pid]) == state.n_chunks for pid, state in states.items())
+        assert library.store.count() == library._catalog.chunk_count()
+    finally:
+        server.stop()
+
+
+@pytest.mark.model
+class TestModelServer:
+    @pytest.fixture
+    def remote(self, tmp_path, embedder, llama_server):
+        library = Library(settings=settings(tmp_path, llm_url=llama_server.url, llm_model="default"),
+                          embedder=embedder)
+        library.ingest([SEEDS / "digest-2023-03-11.txt"])
+        return library
+
+    def test_answer_through_the_server_cites_the_right_paper(self, remote):
+        *pieces, answer = list(remote.ask_stream(KMAX))
+        assert pieces and not answer.abstained, answer.reason
+        assert "kMaX" in answer.text and answer.citations[0].title.startswith("kMaX-DeepLab")
+        assert remote.llm().name.startswith("default@http://127.0.0.1")
+
+    def test_off_corpus_question_is_refused(self, remote):
+        assert remote.ask("Which optimizer trained GPT-4?").text == prompts.REFUSAL
+
+    def test_summaries_and_digest_use_the_cache(self, remote):
+        first = remote.digest(newest=3)
+        assert len(first.items) == 3 and not any(item.cached for item in first.items)
+        assert all(item.cached for item in remote.digest(newest=3).items)
+        assert "# Paper digest (3 papers)" in first.to_markdown()
+
+
+@pytest.mark.model
+def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder):
+    from rag.models import DEFAULT_MODEL, resolve
+
+    spec, path = resolve(DEFAULT_MODEL)
+    server = LlamaServer(path, tmp_path / "llama.log", spec.chat_format).start()
+    try:
+        library = Library(settings=settings(tmp_path, llm_url=server.url, llm_model="default", llm_timeout=20.0,
+                                           answer_max_tokens=400), embedder=embedder)
+        library.ingest([SEEDS / "digest-2023-03-11.txt"])
+        long_answer = [{"role": "user", "content": "Count from 1 to 300, separated by commas."}]
+        stream = library.llm().stream(long_answer, max_tokens=600)
+        started = time.monotonic()
+        with pytest.raises(ModelError, match=f"model server {server.url}"):
+            for pieces, _ in enumerate(stream, 1):
+                if pieces == 3:
+                    server.stop(kill=True)
+        assert pieces >= 3
+        assert time.monotonic() - started < 120  # an error, not a hang
+        with pytest.raises(ModelError, match="cannot be reached"):
+            library.ask(KMAX)
+    finally:
+        server.stop()
