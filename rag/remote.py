@@ -127,13 +127,27 @@ class RemoteEmbedder:
             batch = texts[start:start + self.batch_size]
             try:
                 response = self._client.embeddings.create(model=self.model, input=batch)
-                rows = [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+                rows = [_pooled(item.embedding) for item in sorted(response.data, key=lambda item: item.index)]
+            except EmbeddingError:
+                raise
             except Exception as exc:
                 raise EmbeddingError(f"embedding server {self.url} {_describe(exc)}") from exc
             if len(rows) != len(batch) or len({len(r) for r in rows}) != 1:
-                raise EmbeddingError(f"embedding server {self.url} returned {len(rows)} vectors for {len(batch)} texts")
+                raise EmbeddingError(f"embedding server {self.url} returned {len(rows)} vectors of sizes "
+                                     f"{sorted({len(r) for r in rows})} for {len(batch)} texts")
             vectors += rows
         matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
         self._dimensions = matrix.shape[1] if len(vectors) else self._dimensions
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
+
+
+def _pooled(embedding) -> list[float]:
+    """One vector per text. A model served without a pooling layer (llama-cpp-python's server
+    with a decoder model) returns one vector per token: those are mean-pooled here."""
+    if embedding and isinstance(embedding[0], list):
+        matrix = np.asarray(embedding, dtype=np.float32)
+        if matrix.ndim != 2:
+            raise EmbeddingError(f"embedding server returned an array of shape {matrix.shape}")
+        return matrix.mean(axis=0).tolist()
+    return embedding

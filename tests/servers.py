@@ -68,12 +68,13 @@ class ChromaServer(Server):
 class LlamaServer(Server):
     health_path = "/v1/models"
 
-    def __init__(self, model: Path, log: Path, chat_format: str | None):
+    def __init__(self, model: Path, log: Path, chat_format: str | None, embedding: bool = False):
         super().__init__(log)
-        self.model, self.chat_format = model, chat_format
+        self.model, self.chat_format, self.embedding = model, chat_format, embedding
 
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model), "--host", "127.0.0.1",
                    "--port", str(self.port), "--n_ctx", "2048", "--n_threads", "2", "--seed", "42",
                    "--verbose", "False", "--model_alias", "default"]
-        return command + (["--chat_format", self.chat_format] if self.chat_format else [])
+        command += ["--chat_format", self.chat_format] if self.chat_format else []
+        return command + (["--embedding", "True"] if self.embedding else [])

@@ -139,3 +139,22 @@ def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder
             library.ask(KMAX)
     finally:
         server.stop()
+
+
+@pytest.mark.model
+def test_embeddings_from_a_server_build_a_store_that_minilm_may_not_join(tmp_path, embedder):
+    from rag.models import DEFAULT_MODEL, resolve
+
+    spec, path = resolve(DEFAULT_MODEL)
+    server = LlamaServer(path, tmp_path / "embed.log", spec.chat_format, embedding=True).start()
+    try:
+        s = settings(tmp_path, embed_url=server.url, embed_model="default")
+        remote = Library(settings=s)
+        assert remote.embedder.name == "default@openai-embeddings"
+        summary = remote.ingest([SEEDS / "digest-2023-03-11.txt"])
+        assert summary.added == 21 and remote.store.count() == remote.stats().chunks
+        assert remote.search("k-means mask transformer", k=3)[0].title.startswith("kMaX")
+        with pytest.raises(StoreError, match="default@openai-embeddings"):
+            Library(settings=dataclasses.replace(s, embed_url=""), embedder=embedder).search("anything")
+    finally:
+        server.stop()
