@@ -142,3 +142,21 @@ def check_citations(answer: str, question: str, cited: list[int], sources: list[
     if missing:
         return CitationCheck(kept, dropped, f"the cited abstracts never mention {', '.join(missing)}")
     return CitationCheck(kept, dropped, "")
+
+
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|has|have|had|will|would)\b", re.I)
+
+
+def counted_noun(question: str) -> str | None:
+    """The thing a "how many ... did it ..." question counts ("bugs" in "how many new bugs did it find")."""
+    match = _HOW_MANY.search(question)
+    nouns = [w for w in words(match.group(1))] if match else []
+    return stem(nouns[-1]) if nouns else None
+
+
+def count_is_of(number: str, noun: str, text: str, window: int = 3) -> bool:
+    """Whether ``text`` says ``number`` of ``noun`` ("94 bugs", "100 new bugs"), not of something else
+    ("174 API functions"): the noun must follow the number within ``window`` words."""
+    tokens = words(text)
+    return any(t == number and noun in {stem(w) for w in tokens[i + 1:i + 1 + window]}
+               for i, t in enumerate(tokens))

@@ -154,7 +154,7 @@ class Library:
         query = retrieval_query(question, history)
         hits = self.search(query, k=k or self.settings.answer_sources, source=source, year=year)
         return answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
-                             history, started)
+                             history, started, resolved=query)
 
     def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}

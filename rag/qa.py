@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from . import prompts
-from .grounding import best_sentence, check_citations, content_terms, gate, sentences
+from .grounding import (best_sentence, check_citations, content_terms, count_is_of, counted_noun, gate,
+                        sentences, specific_terms, words)
 from .paper import Paper
 from .retrieval import Hit
 
@@ -134,12 +135,17 @@ def is_refusal(text: str) -> bool:
 
 
 def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
-                  history: Sequence[Turn] = (), started: float | None = None) -> Iterator[str | Answer]:
-    """Text pieces of the answer, then the checked ``Answer`` as the last item."""
+                  history: Sequence[Turn] = (), started: float | None = None,
+                  resolved: str | None = None) -> Iterator[str | Answer]:
+    """Text pieces of the answer, then the checked ``Answer`` as the last item.
+
+    ``resolved`` is the question as searched (a follow-up joined to the question it follows):
+    the gate judges that, so "which product has it landed in?" is judged with what "it" is.
+    """
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     abstracts = [papers[h.paper_id].abstract for h in hits]
-    verdict = gate(question, [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)],
+    verdict = gate(resolved or question, [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)],
                    max((h.dense_similarity or 0.0 for h in hits), default=0.0),
                    min_similarity=settings.min_similarity, min_coverage=settings.min_coverage)
     if not verdict.passed:
@@ -161,6 +167,14 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     yield check_answer(question, parser.raw, hits, abstracts, settings, timings)
 
 
+def _miscounted(text: str, question: str, cited: list[str]) -> str:
+    """For "how many X" questions, a number in the answer must count X in a cited abstract."""
+    noun = counted_noun(question)
+    numbers = [w for w in words(text) if re.fullmatch(r"\d+(?:\.\d+)?", w)] if noun else []
+    wrong = [n for n in numbers if not any(count_is_of(n, noun, source) for source in cited)]
+    return f"{', '.join(wrong)} as {noun}" if wrong else ""
+
+
 def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings,
                  timings: dict) -> Answer:
     parsed = parse_output(raw)
@@ -169,11 +183,16 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     text, cited = parsed
     if not text or is_refusal(text):
         return refusal(question, "the model found no answer in the sources", hits, timings)
-    if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe"):
+    # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can.
+    if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe") \
+            and not specific_terms(text):
         return refusal(question, f"answer withdrawn: {text!r} does not answer the question", hits, timings)
     check = check_citations(text, question, cited, abstracts, min_support=settings.min_support)
     if check.unsupported:
         return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
+    miscounted = _miscounted(text, question, [abstracts[n - 1] for n in check.kept])
+    if miscounted:
+        return refusal(question, f"answer withdrawn: the cited abstracts do not count {miscounted}", hits, timings)
     citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,
                           best_sentence(text + " " + question, abstracts[n - 1]), hits[n - 1].score)
                  for n in check.kept]

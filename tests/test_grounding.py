@@ -104,3 +104,21 @@ def test_bare_yes_to_an_open_question_is_withdrawn():
 def test_yes_no_hint_only_for_yes_no_questions():
     assert prompts.YES_NO_HINT in prompts.qa_user_message([("A", "a")], "Does LAMB help BERT?", [])
     assert prompts.YES_NO_HINT not in prompts.qa_user_message([("A", "a")], "Which optimizer is used?", [])
+
+
+def test_a_count_must_count_what_the_question_asks_about():
+    from rag.grounding import count_is_of, counted_noun
+
+    docter = "DocTer detects 94 bugs from 174 API functions. NeuRI finds 100 new bugs for PyTorch."
+    assert counted_noun("How many bugs did it detect?") == "bugs"
+    assert counted_noun("How many new bugs does it find?") == "bugs"
+    assert counted_noun("What does it reach on COCO?") is None
+    assert count_is_of("94", "bugs", docter) and count_is_of("100", "bugs", docter)
+    assert not count_is_of("174", "bugs", docter)
+    hits_ = [Hit(paper_id="d", title="DocTer", text=docter, score=0.1, dense_similarity=0.8)]
+    wrong = check_answer("How many bugs did it detect?", json.dumps({"answer": "174", "citations": [1]}),
+                         hits_, [docter], Settings(), {})
+    assert wrong.abstained and "174 as bugs" in wrong.reason
+    right = check_answer("How many bugs did it detect?", json.dumps({"answer": "94 bugs", "citations": [1]}),
+                         hits_, [docter], Settings(), {})
+    assert not right.abstained and right.citations[0].paper_id == "d"
