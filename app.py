@@ -57,6 +57,13 @@ def chat_turns(history: list[dict]) -> list[tuple[str, str]]:
     return turns
 
 
+def without_upload_dirs(text: str, paths: list[str]) -> str:
+    """Messages name uploads by the user's file name, not Gradio's temporary directory."""
+    for path in paths:
+        text = text.replace(str(Path(path).parent) + os.sep, "")
+    return text
+
+
 class App:
     """Event handlers: each turns component values into one library call and back."""
 
@@ -134,8 +141,8 @@ class App:
             summary = self.library.ingest(paths, skip_bad=skip_bad, progress=lambda done, total: progress(
                 (done, total), desc="Ingesting", unit="papers"))
         except RagError as exc:
-            raise gr.Error(str(exc)) from exc
-        return summary.report()
+            raise gr.Error(without_upload_dirs(str(exc), paths)) from exc
+        return without_upload_dirs(summary.report(), paths)
 
     def paper_rows(self, query: str = "") -> list[list]:
         papers = self.library.papers()
@@ -256,7 +263,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def launch(argv=None, **launch_kwargs):
+def serve(argv=None, **launch_kwargs) -> gr.Blocks:
+    """Build and launch the app from command-line arguments and ``RAG_*`` settings."""
     args = parse_args(argv)
     settings = Settings.from_env(store_dir=args.store, host=args.host, port=args.port, auth=args.auth)
     library = Library(settings=settings)
@@ -268,13 +276,14 @@ def launch(argv=None, **launch_kwargs):
     if auth is not None and len(auth) != 2:
         raise SystemExit("error: auth must be user:password")
     demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
-    return demo.launch(server_name=settings.host, server_port=settings.port, auth=auth,
-                       max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False,
-                       footer_links=["api"], **launch_kwargs)
+    demo.launch(server_name=settings.host, server_port=settings.port, auth=auth,
+                max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False,
+                footer_links=["api"], **launch_kwargs)
+    return demo
 
 
 if __name__ == "__main__":
     try:
-        launch()
+        serve()
     except RagError as exc:
         raise SystemExit(f"error: {exc}") from exc

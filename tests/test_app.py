@@ -54,10 +54,10 @@ def test_ingest_endpoint_reports_added_and_skipped_records(client, tmp_path):
             "abstract": "We study sparse gossip averaging for decentralized ranking models."}
     path = tmp_path / "upload.jsonl"
     path.write_text(json.dumps(good) + "\n{not json\n")
-    with pytest.raises(Exception, match=r"upload\.jsonl: line 2"):
+    with pytest.raises(Exception, match=r"^upload\.jsonl: line 2"):  # the user's file name, not a temp path
         client.predict([handle_file(str(path))], False, api_name="/ingest")
     report = client.predict([handle_file(str(path))], True, api_name="/ingest")
-    assert "skipped 1" in report.lower() and "upload.jsonl: line 2" in report
+    assert "skipped 1" in report.lower() and "- skipped upload.jsonl: line 2" in report
     again = client.predict([handle_file(str(path))], True, api_name="/ingest")
     assert "unchanged 1" in again.lower()
 
@@ -71,3 +71,28 @@ def test_eight_concurrent_asks_all_complete(client):
     assert len(results) == 8
     assert all(r["text"] for r in results)
     assert sum(not r["abstained"] for r in results) >= 6, [r["reason"] for r in results]
+
+
+def test_login_and_upload_size_limit(tmp_path, monkeypatch):
+    import app as app_module
+    from gradio_client import Client, handle_file
+    from servers import free_port
+
+    monkeypatch.setenv("RAG_UPLOAD_MAX_MB", "1")
+    port = free_port()
+    demo = app_module.serve(["--store", str(tmp_path / "store"), "--port", str(port), "--auth", "reader:s3cret"],
+                            prevent_thread_lock=True, quiet=True)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception, match="credentials were not provided"):
+            Client(url, verbose=False)  # no login, no API
+        client = Client(url, auth=("reader", "s3cret"), verbose=False)
+        small = tmp_path / "one.jsonl"
+        small.write_text(json.dumps({"id": "x1", "title": "Tiny", "abstract": "A tiny abstract."}) + "\n")
+        assert "Added 1" in client.predict([handle_file(str(small))], False, api_name="/ingest")
+        big = tmp_path / "big.jsonl"
+        big.write_text((json.dumps({"id": "y", "title": "Big", "abstract": "word " * 200}) + "\n") * 1200)
+        with pytest.raises(Exception, match="exceeds the maximum file size of 1048576 bytes"):
+            client.predict([handle_file(str(big))], False, api_name="/ingest")
+    finally:
+        demo.close()
