@@ -164,7 +164,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
-    yield check_answer(question, parser.raw, hits, abstracts, settings, timings)
+    yield check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
 
 
 def _miscounted(text: str, question: str, cited: list[str]) -> str:
@@ -175,9 +175,22 @@ def _miscounted(text: str, question: str, cited: list[str]) -> str:
     return f"{', '.join(wrong)} as {noun}" if wrong else ""
 
 
+def complete_sentences(text: str) -> str:
+    """The text up to its last finished sentence ("" when none is finished)."""
+    parts = sentences(text)
+    if parts and not re.search(r"[.!?][\"')\]]*$", parts[-1]):
+        parts = parts[:-1]
+    return " ".join(parts)
+
+
 def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings,
-                 timings: dict) -> Answer:
+                 timings: dict, partial: str = "") -> Answer:
     parsed = parse_output(raw)
+    cut = ""
+    if parsed is None and complete_sentences(partial):
+        # The answer ran past the token limit and its JSON was cut off: keep its finished
+        # sentences; with no citations left, the checks attribute them to a supporting source.
+        parsed, cut = (complete_sentences(partial), []), "answer cut at the token limit; kept its finished sentences"
     if parsed is None:
         return refusal(question, "the model's output was not valid JSON", hits, timings)
     text, cited = parsed
@@ -196,5 +209,5 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,
                           best_sentence(text + " " + question, abstracts[n - 1]), hits[n - 1].score)
                  for n in check.kept]
-    reason = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
+    reason = "; ".join(r for r in (cut, f"dropped unsupported citations {check.dropped}" if check.dropped else "") if r)
     return Answer(question, text, citations, False, reason, hits, timings)

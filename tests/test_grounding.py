@@ -122,3 +122,15 @@ def test_a_count_must_count_what_the_question_asks_about():
     right = check_answer("How many bugs did it detect?", json.dumps({"answer": "94 bugs", "citations": [1]}),
                          hits_, [docter], Settings(), {})
     assert not right.abstained and right.citations[0].paper_id == "d"
+
+
+def test_answer_cut_at_the_token_limit_keeps_its_finished_sentences():
+    raw = '{"answer": "kMaX-DeepLab uses k-means cross-attention for segmentation. It also reach'
+    answer = check_answer("Which model uses k-means cross-attention?", raw, hits(), [KMAX, LAMB], Settings(), {},
+                          partial="kMaX-DeepLab uses k-means cross-attention for segmentation. It also reach")
+    assert not answer.abstained, answer.reason
+    assert answer.text == "kMaX-DeepLab uses k-means cross-attention for segmentation."
+    assert answer.citations[0].number == 1 and "token limit" in answer.reason
+    unfinished = check_answer("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(), {},
+                              partial="kMaX-DeepLab uses k-means cross")
+    assert unfinished.abstained and "not valid JSON" in unfinished.reason
