@@ -117,8 +117,8 @@ class App:
             raise gr.Error(str(exc)) from exc
         rows = [[item.title, item.text, f"[link]({item.url})" if item.url else ""] for item in digest.items]
         files = []
-        for fmt, suffix in (("md", "md"), ("html", "html"), ("json", "json")):
-            path = self.downloads / f"digest.{suffix}"
+        for fmt in ("md", "html", "json"):
+            path = self.downloads / f"digest.{fmt}"
             path.write_text(digest.render(fmt), encoding="utf-8")
             files.append(str(path))
         return rows, files

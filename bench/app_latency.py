@@ -10,7 +10,6 @@
 """
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from rag import Library  # noqa: E402
+from servers import free_port  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 # Five different seed questions, so llama.cpp's prompt cache helps each path equally (the shared
@@ -36,12 +36,6 @@ QUESTIONS = [
     "What is Monolith used for?",
     "How does NeuRI generate DNN models?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_app(store: Path, port: int) -> subprocess.Popen:

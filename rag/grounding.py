@@ -103,6 +103,31 @@ def gate(question: str, passages: list[str], top_similarity: float | None, *,
     return GateResult(True, "", similarity, coverage)
 
 
+_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|has|have|had|will|would)\b", re.I)
+
+
+def counted_noun(question: str) -> str | None:
+    """The thing a "how many ... did it ..." question counts ("bugs" in "how many new bugs did it find")."""
+    match = _HOW_MANY.search(question)
+    nouns = [w for w in words(match.group(1))] if match else []
+    return stem(nouns[-1]) if nouns else None
+
+
+def count_is_of(number: str, noun: str, text: str, window: int = 3) -> bool:
+    """Whether ``text`` says ``number`` of ``noun`` ("94 bugs", "100 new bugs"), not of something else
+    ("174 API functions"): the noun must follow the number within ``window`` words."""
+    tokens = words(text)
+    return any(t == number and noun in {stem(w) for w in tokens[i + 1:i + 1 + window]}
+               for i, t in enumerate(tokens))
+
+
+def miscounted(answer: str, question: str, cited: list[str]) -> list[str]:
+    """For a "how many X" question, the answer's numbers that count X in none of the cited sources."""
+    noun = counted_noun(question)
+    numbers = [w for w in words(answer) if re.fullmatch(r"\d+(?:\.\d+)?", w)] if noun else []
+    return [f"{n} as {noun}" for n in numbers if not any(count_is_of(n, noun, text) for text in cited)]
+
+
 def support(claim_terms: set[str], source_text: str) -> float:
     """Share of the claim's content terms found in the source."""
     return len(claim_terms & content_terms(source_text)) / len(claim_terms) if claim_terms else 0.0
@@ -141,22 +166,8 @@ def check_citations(answer: str, question: str, cited: list[int], sources: list[
     missing = sorted(t for t in specific_terms(answer) if not mentions(cited_text, t))
     if missing:
         return CitationCheck(kept, dropped, f"the cited abstracts never mention {', '.join(missing)}")
+    wrong = miscounted(answer, question, [sources[n - 1] for n in kept])
+    if wrong:
+        return CitationCheck(kept, dropped, f"the cited abstracts do not count {', '.join(wrong)}")
     return CitationCheck(kept, dropped, "")
 
-
-_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|has|have|had|will|would)\b", re.I)
-
-
-def counted_noun(question: str) -> str | None:
-    """The thing a "how many ... did it ..." question counts ("bugs" in "how many new bugs did it find")."""
-    match = _HOW_MANY.search(question)
-    nouns = [w for w in words(match.group(1))] if match else []
-    return stem(nouns[-1]) if nouns else None
-
-
-def count_is_of(number: str, noun: str, text: str, window: int = 3) -> bool:
-    """Whether ``text`` says ``number`` of ``noun`` ("94 bugs", "100 new bugs"), not of something else
-    ("174 API functions"): the noun must follow the number within ``window`` words."""
-    tokens = words(text)
-    return any(t == number and noun in {stem(w) for w in tokens[i + 1:i + 1 + window]}
-               for i, t in enumerate(tokens))

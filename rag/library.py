@@ -15,10 +15,11 @@ from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
 from .paper import Paper, paper_from_dict
-from .qa import Answer, Turn
+from .qa import Answer, Turn, answer_stream, retrieval_query
 from .retrieval import Hit, fuse
-from .summaries import Digest, Summary
+from .summaries import Digest, Summary, summarize
 from .settings import Settings
+from .topics import overview_stream, topic_of
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
@@ -141,9 +142,6 @@ class Library:
         A topic question ("what do these abstracts say about X?") gets a topic summary:
         one checked, cited point per relevant paper.
         """
-        from .qa import answer_stream, retrieval_query
-        from .topics import overview_stream, topic_of
-
         started = time.perf_counter()
         topic = topic_of(question)
         if topic:
@@ -165,15 +163,11 @@ class Library:
         return answer
 
     def summarize(self, paper_id: str, *, model: str | None = None) -> Summary:
-        from .summaries import summarize
-
         return summarize(self.get(paper_id), self.llm(model), self._catalog, self.settings.summary_max_tokens)
 
     def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
                model: str | None = None, progress: Progress | None = None) -> Digest:
         """One-line summaries of the given papers (default: all, or the ``newest`` N)."""
-        from .summaries import Digest, summarize
-
         papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
         papers = papers[:newest] if newest else papers
         llm = self.llm(model)  # resolved once, not re-checked for every paper

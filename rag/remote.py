@@ -52,7 +52,7 @@ class RemoteLLM:
 
     @classmethod
     def shared(cls, url: str, model: str, **kwargs) -> "RemoteLLM":
-        key = (url, model)
+        key = (url, model, tuple(sorted(kwargs.items())))  # another timeout or key is another client
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
                 _INSTANCES[key] = cls(url, model, **kwargs)

@@ -12,7 +12,7 @@ import time
 from typing import Iterator
 
 from . import prompts
-from .grounding import best_sentence, content_terms, gate, mentions, specific_terms, support
+from .grounding import best_sentence, check_citations, content_terms, gate
 from .paper import Paper
 from .qa import Answer, Citation, refusal, trim_to_budget
 from .retrieval import Hit
@@ -33,9 +33,9 @@ def topic_of(question: str) -> str | None:
 
 def checked_point(point: str, topic: str, abstract: str, min_support: float) -> tuple[str, bool]:
     """The model's point when the abstract supports it, else the abstract's best sentence on the topic."""
-    terms = content_terms(point)
-    grounded = bool(terms) and support(terms, abstract) >= min_support and \
-        all(mentions(abstract, t) for t in specific_terms(point))
+    # The same check as an answer citing one source; a point with no terms of its own says nothing.
+    grounded = bool(content_terms(point)) and \
+        not check_citations(point, topic, [1], [abstract], min_support=min_support).unsupported
     return (point, True) if grounded else (clean_summary(best_sentence(topic, abstract)), False)
 
 

@@ -33,11 +33,12 @@ def seeded(library):
 def app_url(tmp_path_factory, embedder):
     """The real Gradio app over the seeds with the default model, on a free loopback port."""
     import app as app_module
+    from servers import free_port
 
     library = Library(tmp_path_factory.mktemp("app") / "store", embedder=embedder)
     library.ingest([SEEDS / "digest-2023-03-11.txt"])
     demo = app_module.build_app(library).queue(default_concurrency_limit=1)
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
                             quiet=True, ssr_mode=False, show_error=True)
     yield url
     demo.close()
@@ -49,14 +50,6 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
