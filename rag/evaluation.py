@@ -139,7 +139,7 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
             "present_refused_because": dict(present_reasons.most_common())}
 
 
-_REFUSAL_KINDS = [("no abstract is close", "gate: low similarity"),
+_REFUSAL_KINDS = [("no abstract is close", "gate: low relevance"),
                   ("abstracts never mention", "gate: names not found"),
                   ("cover only", "gate: low term coverage"),
                   ("not valid JSON", "model output invalid"),

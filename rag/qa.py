@@ -146,7 +146,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     abstracts = [papers[h.paper_id].abstract for h in hits]
     verdict = gate(resolved or question, [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)],
                    max((h.dense_similarity or 0.0 for h in hits), default=0.0),
-                   min_similarity=settings.min_similarity, min_coverage=settings.min_coverage)
+                   min_relevance=settings.min_relevance, min_coverage=settings.min_coverage)
     if not verdict.passed:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL

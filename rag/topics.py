@@ -46,7 +46,7 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     relevant = [h for h in hits
                 if gate(topic, [f"{h.title}\n{papers[h.paper_id].abstract}"], h.dense_similarity,
-                        min_similarity=settings.min_similarity, min_coverage=settings.min_coverage).passed]
+                        min_relevance=settings.min_relevance, min_coverage=settings.min_coverage).passed]
     if not relevant:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL

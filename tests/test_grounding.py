@@ -18,10 +18,21 @@ def test_specific_terms_and_mentions():
         "Does kMaX-DeepLab beat GPT-4 in 76 runs in France?")
     assert mentions("trained under 256KB of memory", "256 KB")
     assert not mentions("in 1976 we", "76") and mentions("in 76 minutes", "76")
+    assert mentions("HIV and related behaviours", "HIV-related")
+    assert not mentions("GPT-3 on 4 GPUs", "GPT-4")  # a versioned name is not its parts
+
+
+def test_capitals_in_title_case_questions_are_not_names():
+    title_case = "Does Molecular Genotype Provide Useful Information in the Management of Thyroid Cancers?"
+    assert specific_terms(title_case) == set()
+    assert specific_terms("Is gastric cancer treated differently in Korea?") == {"korea"}
+    assert specific_terms("What is the capital of France?") == {"france"}
+    # A subtitle after a colon starts with a capital that names nothing; its acronyms still count.
+    assert specific_terms("Myelopathy with HTLV-I infection: Variant form of HAM?") == {"htlv-i", "ham"}
 
 
 def test_gate_refuses_off_topic_and_unknown_names():
-    kwargs = dict(min_similarity=0.45, min_coverage=0.6)
+    kwargs = dict(min_relevance=0.66, min_coverage=0.6)
     assert not gate("What is the capital of France?", [KMAX, LAMB], 0.11, **kwargs).passed
     refused = gate("Which optimizer trained GPT-4?", [LAMB], 0.5, **kwargs)
     assert not refused.passed and "gpt-4" in refused.reason
@@ -30,7 +41,15 @@ def test_gate_refuses_off_topic_and_unknown_names():
 
 
 def test_gate_accepts_low_similarity_when_every_name_is_found():
-    assert gate("What is LAMB used for?", [LAMB], 0.1, min_similarity=0.45, min_coverage=0.3).passed
+    assert gate("What is LAMB used for?", [LAMB], 0.1, min_relevance=0.66, min_coverage=0.3).passed
+
+
+def test_gate_weighs_similarity_and_term_coverage_together():
+    question = "Which optimizer trains networks with large batches?"  # no names; 4 of 5 terms in LAMB
+    assert gate(question, [LAMB], 0.47, min_relevance=0.66, min_coverage=0.6).passed  # 0.47 + 0.25 * 0.8
+    assert not gate(question, [LAMB], 0.45, min_relevance=0.66, min_coverage=0.6).passed
+    weak = gate(question, [KMAX], 0.6, min_relevance=0.66, min_coverage=0.6)  # no term covered
+    assert not weak.passed and "similarity 0.60" in weak.reason
 
 
 def test_invalid_and_unsupported_citations_are_dropped():
