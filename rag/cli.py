@@ -182,8 +182,9 @@ def cmd_eval_generation(args) -> int:
 
     run = {"qa": evaluation.evaluate_qa, "tldr": evaluation.evaluate_tldr,
            "abstention": evaluation.evaluate_abstention}[args.suite]
+    extra = {"details": args.details} if args.details else {}
     with _progress_bar(args.suite) as progress:
-        report = run(args.data, limit=args.limit, model=args.model, progress=progress)
+        report = run(args.data, limit=args.limit, model=args.model, progress=progress, **extra)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -279,7 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--limit", type=int)
         e.add_argument("--model")
         e.add_argument("--json", action="store_true", help="(reports are always JSON)")
-        e.set_defaults(run=cmd_eval_generation, suite=suite)
+        if suite != "tldr":
+            e.add_argument("--details", metavar="FILE", help="write one JSON line per question to FILE")
+        e.set_defaults(run=cmd_eval_generation, suite=suite, details=None)
     return parser
 
 

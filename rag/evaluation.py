@@ -103,10 +103,26 @@ def _ask_all(indexed: list, items: list[QAItem], model: str | None, progress) ->
     return rows
 
 
-def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
+def write_details(path: str | Path, rows: list[tuple], present: set[str] | None = None) -> None:
+    """One JSON line per question: what was asked, what came back and why, for reading failures."""
+    with open(path, "w", encoding="utf-8") as out:
+        for item, answer in rows:
+            line = {"paper_id": item.paper_id, "question": item.question, "decision": item.decision,
+                    "verdict": _verdict(answer.text) if not answer.abstained else None,
+                    "abstained": answer.abstained, "reason": answer.reason, "text": answer.text,
+                    "cited": [c.paper_id for c in answer.citations], "timings": answer.timings}
+            if present is not None:
+                line["present"] = item.paper_id in present
+            out.write(json.dumps(line) + "\n")
+
+
+def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None,
+                details: str | Path | None = None) -> dict:
     """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
     papers, items = load_pubmedqa(data)
     rows = _ask_all(papers, items[:limit] if limit else items, model, progress)
+    if details:
+        write_details(details, rows)
     answered = [(i, a) for i, a in rows if not a.abstained]
     correct = sum(1 for i, a in answered if _verdict(a.text) == i.decision)
     cited = [(i, a) for i, a in answered if a.citations]
@@ -121,13 +137,16 @@ def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = 
 
 
 def evaluate_abstention(data: str | Path, limit: int | None = None, model: str | None = None,
-                        progress=None) -> dict:
+                        progress=None, details: str | Path | None = None) -> dict:
     """Index every other abstract; questions on the rest should be refused, the others answered."""
     papers, items = load_pubmedqa(data)
     indexed = {p.id for p in papers[::2]}
     present = [i for i in items if i.paper_id in indexed][:limit]
     absent = [i for i in items if i.paper_id not in indexed][:limit]
-    outcomes = dict(_ask_all(papers[::2], present + absent, model, progress))
+    rows = _ask_all(papers[::2], present + absent, model, progress)
+    if details:
+        write_details(details, rows, indexed)
+    outcomes = dict(rows)
     refused_absent = sum(outcomes[i].abstained for i in absent)
     answered_present = sum(not outcomes[i].abstained for i in present)
     gate_refusals = sum(outcomes[i].reason.startswith("refused before") for i in absent)

@@ -149,10 +149,28 @@ class Library:
             return overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
                                    self.settings, started)
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
-        query = retrieval_query(question, history)
-        hits = self.search(query, k=k or self.settings.answer_sources, source=source, year=year)
+        hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
+                                                source=source, year=year)
         return answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
-                             history, started, resolved=query)
+                             history, started, resolved=query, focus=focus)
+
+    def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
+                      ) -> tuple[list[Hit], str, str]:
+        """This turn's sources, the question they are trimmed for, and the query searched.
+
+        A follow-up whose best source is the previous turn's best source keeps the previous
+        turn's sources and trimming: the answer to "what does it reach on COCO?" is in the
+        paper the chat is about, and an unchanged source block is a prompt prefix llama.cpp
+        has already evaluated, so the follow-up starts answering sooner.
+        """
+        query = retrieval_query(question, history)
+        hits = self.search(query, **search)
+        if query == question or depth >= _FOLLOW_UP_DEPTH:
+            return hits, question, query
+        previous, focus, _ = self._turn_sources(history[-1][0], history[:-1], depth + 1, **search)
+        if previous and hits and previous[0].paper_id == hits[0].paper_id:
+            return previous, focus, query
+        return hits, question, query
 
     def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
@@ -199,6 +217,10 @@ class Library:
 
     def close(self) -> None:
         self._catalog.close()
+
+
+# Follow-ups that chain back to an earlier turn's sources; past this the chain is searched afresh.
+_FOLLOW_UP_DEPTH = 4
 
 
 def _default_embedder(settings: Settings) -> Embedder:

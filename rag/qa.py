@@ -66,8 +66,11 @@ _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she
 
 
 def retrieval_query(question: str, history: Sequence[Turn]) -> str:
-    """A follow-up ("and what dataset did it use?") is searched together with the previous question."""
-    if history and (_FOLLOW_UP.search(question) or len(content_terms(question)) < 3):
+    """A follow-up ("and what dataset did it use?") is searched together with the previous question;
+    a short question naming its own subject ("What is Monolith used for?") is a new one."""
+    if not history:
+        return question
+    if _FOLLOW_UP.search(question) or (len(content_terms(question)) < 3 and not specific_terms(question)):
         return f"{history[-1][0]} {question}"
     return question
 
@@ -133,13 +136,23 @@ def is_refusal(text: str) -> bool:
         "do not contain the answer" in text.lower()
 
 
+def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings, count_tokens) -> list[tuple[str, str]]:
+    """(title, text) per source: the best one (nearly) whole, the others trimmed to the sentences
+    most relevant to ``focus``. The same hits and focus give the same text, token for token."""
+    budgets = [settings.lead_source_tokens] + [settings.source_tokens] * (len(hits) - 1)
+    return [(h.title, trim_to_budget(a, focus, budget, count_tokens))
+            for h, a, budget in zip(hits, abstracts, budgets)]
+
+
 def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
                   history: Sequence[Turn] = (), started: float | None = None,
-                  resolved: str | None = None) -> Iterator[str | Answer]:
+                  resolved: str | None = None, focus: str | None = None) -> Iterator[str | Answer]:
     """Text pieces of the answer, then the checked ``Answer`` as the last item.
 
     ``resolved`` is the question as searched (a follow-up joined to the question it follows):
     the gate judges that, so "which product has it landed in?" is judged with what "it" is.
+    ``focus`` is the question the sources are trimmed for (default ``question``): a follow-up
+    that keeps the previous turn's sources keeps their text too, so the prompt prefix is reused.
     """
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
@@ -152,8 +165,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
         yield prompts.REFUSAL
         yield refusal(question, f"refused before generation: {verdict.reason}", hits, timings)
         return
-    sources = [(h.title, trim_to_budget(a, question, settings.source_tokens, llm.count_tokens))
-               for h, a in zip(hits, abstracts)]
+    sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()

@@ -66,9 +66,13 @@ class Settings:
     seed: int = 42
     # Sources shown to the model per question: more raises recall but costs prompt time on CPU.
     answer_sources: int = 3
-    # Tokens of each source kept in the prompt (its most question-relevant sentences); with
-    # three sources this keeps time to first token near 3 s at ~200 prompt tokens/s.
-    source_tokens: int = 130
+    # Tokens of the best source kept in the prompt: most abstracts fit whole, so the answer is
+    # not trimmed away, and a follow-up about the same paper finds it in the block the previous
+    # turn already evaluated (llama.cpp reuses that prompt prefix instead of re-reading it).
+    lead_source_tokens: int = 320
+    # Tokens of each other source kept (its most question-relevant sentences); with the lead
+    # source this keeps time to first token under 3 s at ~200 prompt tokens/s.
+    source_tokens: int = 110
     # Longest answer generated, in tokens.
     answer_max_tokens: int = 160
     # Gate: relevance the sources must reach, the best chunk's cosine similarity plus a quarter

@@ -55,7 +55,7 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
     lines, citations, replaced = [], [], []
     for number, hit in enumerate(relevant, 1):
         abstract = papers[hit.paper_id].abstract
-        trimmed = trim_to_budget(abstract, topic, settings.source_tokens * 2, llm.count_tokens)
+        trimmed = trim_to_budget(abstract, topic, settings.lead_source_tokens, llm.count_tokens)
         messages = [{"role": "system", "content": prompts.TOPIC_SYSTEM},
                     {"role": "user", "content": prompts.topic_user_message(hit.title, trimmed, topic)}]
         raw = clean_summary(llm.complete(messages, max_tokens=settings.summary_max_tokens))

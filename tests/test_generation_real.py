@@ -128,3 +128,23 @@ def test_topic_summary_cites_the_fuzzing_papers(seeded):
     for line, citation in zip(lines, answer.citations):
         assert line.endswith(f"[{citation.number}]")
         assert citation.sentence in seeded.get(citation.paper_id).abstract
+
+
+def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, monkeypatch):
+    """The follow-up's prompt starts with the previous prompt's sources, token for token, so
+    llama.cpp re-reads only the conversation and the new question (bench/latency.py times it)."""
+    llm, prompts_seen = seeded.llm(), []
+    real_stream = type(llm).stream
+
+    def recording_stream(self, messages, **kwargs):
+        prompts_seen.append(messages[-1]["content"])
+        yield from real_stream(self, messages, **kwargs)
+
+    monkeypatch.setattr(type(llm), "stream", recording_stream)
+    first = seeded.ask(KMAX_QUESTION)
+    seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    block = prompts_seen[0].split("\n\nQuestion:")[0]
+    assert block.count("Title:") == 3 and prompts_seen[1].startswith(block + "\n\nConversation so far:")
+    # A new topic is searched afresh: its sources are not the previous turn's.
+    seeded.ask("What is Monolith used for?", history=[(KMAX_QUESTION, first)])
+    assert not prompts_seen[2].startswith(block)
