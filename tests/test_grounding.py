@@ -99,6 +99,8 @@ def test_follow_up_is_searched_with_the_previous_question():
     assert retrieval_query("and what dataset did it use?", history).startswith("Which paper uses k-means")
     assert retrieval_query("How is BERT trained with large batches quickly?", history) == \
         "How is BERT trained with large batches quickly?"
+    assert retrieval_query("What is Monolith used for?", history) == "What is Monolith used for?"
+    assert retrieval_query("Which optimizer?", history).startswith("Which paper uses k-means")
 
 
 def test_prompt_keeps_stable_prefix_and_numbers_sources():
