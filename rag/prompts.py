@@ -1,8 +1,10 @@
 """Prompts as data. Bump a PROMPT_VERSION when its text changes: cached summaries key on it."""
 
+import re
+
 REFUSAL = "The provided abstracts do not contain the answer to this question."
 
-QA_PROMPT_VERSION = "qa-3"
+QA_PROMPT_VERSION = "qa-4"
 QA_SYSTEM = (
     "You answer questions about research papers using only the numbered sources provided. "
     "Reply in JSON with two fields: \"answer\" and \"citations\". "
@@ -19,8 +21,6 @@ QA_SCHEMA = {
     },
     "required": ["answer", "citations"],
 }
-
-
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
     lines = ["Sources:"]
@@ -40,7 +40,10 @@ _AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could",
 
 
 def is_yes_no(question: str) -> bool:
-    first = question.strip().split(maxsplit=1)[0].lower() if question.strip() else ""
+    """Whether the question's last clause opens with an auxiliary ("Biliary atresia: should all
+    patients undergo surgery?", "Is it safe?")."""
+    clause = re.split(r"[:;,.]\s+", question.strip())[-1]
+    first = clause.split(maxsplit=1)[0].lower() if clause else ""
     return first in _AUXILIARIES
 
 

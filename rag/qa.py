@@ -203,7 +203,9 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe") \
             and not specific_terms(text):
         return refusal(question, f"answer withdrawn: {text!r} does not answer the question", hits, timings)
-    check = check_citations(text, question, cited, abstracts, min_support=settings.min_support)
+    # The model reads each source under its title, so a name from the title ("kMaX-DeepLab") is grounded.
+    titled = [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)]
+    check = check_citations(text, question, cited, titled, min_support=settings.min_support)
     if check.unsupported:
         return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
     citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,

@@ -155,3 +155,18 @@ def test_answer_cut_at_the_token_limit_keeps_its_finished_sentences():
     unfinished = check_answer("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(), {},
                               partial="kMaX-DeepLab uses k-means cross")
     assert unfinished.abstained and "not valid JSON" in unfinished.reason
+
+
+def test_yes_no_questions_are_recognised_by_their_last_clause():
+    assert prompts.is_yes_no("Is it safe?")
+    assert prompts.is_yes_no("Biliary atresia: should all patients undergo a portoenterostomy?")
+    assert prompts.is_yes_no("Assessment of stenosis before surgery. Is it always necessary?")
+    assert not prompts.is_yes_no("Which optimizer trains BERT?")
+
+
+def test_a_name_from_the_cited_sources_title_is_grounded():
+    raw = json.dumps({"answer": "kMaX-DeepLab reaches 58.0% PQ on COCO.", "citations": [1]})
+    untitled = [Hit("kmax", "kMaX-DeepLab", "It reaches 58.0% PQ on COCO val.", 0.03, dense_similarity=0.6)]
+    answer = check_answer("What does it reach on COCO?", raw, untitled, ["It reaches 58.0% PQ on COCO val."],
+                          Settings(), {})
+    assert not answer.abstained and answer.citations[0].paper_id == "kmax"
