@@ -132,7 +132,7 @@ class Library:
         from .models import resolve
 
         spec, path = resolve(model or self.settings.model)
-        return LocalLLM.shared(path, spec.name, spec.chat_format, self.settings.n_ctx, self.settings.seed)
+        return LocalLLM.shared(path, spec.name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
 
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
                    source: str | None = None, year: int | None = None, model: str | None = None

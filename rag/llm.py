@@ -1,9 +1,10 @@
 """The in-process language model: the only module that imports llama_cpp.
 
 llama.cpp contexts are not thread-safe, so one shared instance per model file
-serves everyone under a lock. llama-cpp-python keeps the previous prompt's
-evaluated tokens and reuses the longest common prefix, so prompts are built
-with a stable prefix (system prompt first) to make follow-ups cheap.
+serves everyone under a lock. llama-cpp-python reuses the longest common prefix
+of the previous prompt, and with a prompt cache of recent prompts' saved states,
+so prompts are built with a stable prefix (system prompt, then sources) to make
+follow-ups cheap.
 """
 
 from __future__ import annotations
@@ -31,17 +32,20 @@ def physical_cores() -> int:
 
 
 class LocalLLM:
-    def __init__(self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int):
+    def __init__(self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
+                 prompt_cache_mb: int = 0):
         self.path, self.name, self.chat_format, self.n_ctx, self.seed = path, name, chat_format, n_ctx, seed
+        self.prompt_cache_mb = prompt_cache_mb
         self._llama = None
         self.lock = threading.RLock()
 
     @classmethod
-    def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int) -> "LocalLLM":
-        key = (str(path), chat_format, n_ctx, seed)
+    def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
+               prompt_cache_mb: int = 0) -> "LocalLLM":
+        key = (str(path), chat_format, n_ctx, seed, prompt_cache_mb)
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
-                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed)
+                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed, prompt_cache_mb)
             return _INSTANCES[key]
 
     def _load(self):
@@ -51,6 +55,12 @@ class LocalLLM:
 
                 self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=physical_cores(),
                                     n_batch=512, seed=self.seed, chat_format=self.chat_format, verbose=False)
+                if self.prompt_cache_mb > 0:
+                    # Saved KV states of recent prompts: a follow-up resumes its own conversation's
+                    # prefix even when other questions were answered in between.
+                    from llama_cpp import LlamaRAMCache
+
+                    self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
             except Exception as exc:  # llama_cpp raises ValueError/RuntimeError for bad files
                 raise ModelError(f"cannot load model {self.path}: {exc}") from exc
         return self._llama
