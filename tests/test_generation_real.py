@@ -148,3 +148,19 @@ def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, m
     # A new topic is searched afresh: its sources are not the previous turn's.
     seeded.ask("What is Monolith used for?", history=[(KMAX_QUESTION, first)])
     assert not prompts_seen[2].startswith(block)
+
+
+def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monkeypatch):
+    """With the prompt cache on (the default), the follow-up restores the state saved after its
+    own conversation's first turn instead of re-reading the sources another question displaced."""
+    llama = seeded.llm()._load()
+    assert llama.cache is not None
+    restored = []
+    real_load = type(llama).load_state
+    monkeypatch.setattr(type(llama), "load_state", lambda self, state: (restored.append(state.n_tokens),
+                                                                         real_load(self, state))[1])
+    first = seeded.ask(KMAX_QUESTION)
+    seeded.ask("How long does it take to train BERT with large batch optimization?")
+    restored.clear()  # the shared model may hold states from other tests; only the follow-up counts
+    seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    assert len(restored) == 1 and restored[0] > 300  # the system prompt and the kMaX source block
