@@ -1,8 +1,10 @@
 """Answer latency over the seeds, pipeline overhead and digest time.
 
-    python bench/latency.py
+    python bench/latency.py [--interleaved]
 
-- time to first token and total time for 10 seed questions (median), and for an answered follow-up each;
+- time to first token and total time for 10 seed questions (median), and for an answered follow-up each
+  (with --interleaved, another question is answered between each question and its follow-up, as
+  in the app when other users' questions arrive between one user's turns);
 - tokens/s of the pipeline's generation next to a bare llama-cpp call on the same prompt;
 - digest time for the 21 seed papers, cold and cached.
 """
@@ -46,8 +48,12 @@ FOLLOW_UPS = [
     "How much does it reduce the training cost?",
 ]
 
+# Asked between a question and its follow-up with --interleaved; not one of QUESTIONS, whose
+# first-question timings would otherwise come from a cached prompt.
+OTHER_USER_QUESTION = "What does OneFlow redesign in distributed deep learning frameworks?"
 
-def main() -> dict:
+
+def main(interleaved: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(Path(tmp) / "store")
         library.ingest([ROOT / "seeds" / "digest-2023-03-11.txt"])
@@ -59,6 +65,8 @@ def main() -> dict:
             first.append(answer.timings.get("first_token", answer.timings["total"]))
             total.append(answer.timings["total"])
             answered += not answer.abstained
+            if interleaved:
+                library.ask(OTHER_USER_QUESTION)
             follow = library.ask(follow_up, history=[(question, answer)])
             if not follow.abstained:  # a refusal before generation is not a latency
                 follow_first.append(follow.timings["first_token"])
@@ -70,7 +78,7 @@ def main() -> dict:
         started = time.perf_counter()
         library.digest()
         cached = time.perf_counter() - started
-    return {"questions": len(QUESTIONS), "answered": answered,
+    return {"interleaved": interleaved, "questions": len(QUESTIONS), "answered": answered,
             "median_first_token_s": round(statistics.median(first), 2),
             "median_total_s": round(statistics.median(total), 2),
             "follow_ups_answered": follow_answered,
@@ -108,4 +116,4 @@ def pipeline_vs_bare(library, llm) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    print(json.dumps(main(interleaved="--interleaved" in sys.argv[1:]), indent=2))
