@@ -9,6 +9,7 @@ follow-ups cheap.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -29,6 +30,24 @@ def physical_cores() -> int:
         return psutil.cpu_count(logical=False) or os.cpu_count() or 1
     except ImportError:
         return os.cpu_count() or 1
+
+
+def _prompt_cache(capacity_bytes: int):
+    """llama-cpp-python's RAM cache of saved states, keeping only what a restore needs.
+
+    A saved state carries a copy of the logits buffer (one row per batch position, ~300 MB
+    with a 150k-token vocabulary) that the cache does not count against its capacity. A
+    restored state always re-evaluates at least one token before sampling, so only the last
+    row is kept: the capacity then bounds the real memory (~8 MB per 0.5B-model state).
+    """
+    from llama_cpp import LlamaRAMCache
+
+    class LastLogitsCache(LlamaRAMCache):
+        def __setitem__(self, key, state):
+            state.scores = state.scores[-1:].copy()
+            super().__setitem__(key, state)
+
+    return LastLogitsCache(capacity_bytes=capacity_bytes)
 
 
 class LocalLLM:
@@ -58,9 +77,7 @@ class LocalLLM:
                 if self.prompt_cache_mb > 0:
                     # Saved KV states of recent prompts: a follow-up resumes its own conversation's
                     # prefix even when other questions were answered in between.
-                    from llama_cpp import LlamaRAMCache
-
-                    self._llama.set_cache(LlamaRAMCache(capacity_bytes=self.prompt_cache_mb << 20))
+                    self._llama.set_cache(_prompt_cache(self.prompt_cache_mb << 20))
             except Exception as exc:  # llama_cpp raises ValueError/RuntimeError for bad files
                 raise ModelError(f"cannot load model {self.path}: {exc}") from exc
         return self._llama
@@ -70,8 +87,12 @@ class LocalLLM:
             return len(self._load().tokenize(text.encode(), add_bos=False, special=True))
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0) -> Iterator[str]:
+               temperature: float = 0.0, remember: bool = False) -> Iterator[str]:
         """Text pieces of one chat completion.
+
+        ``remember`` saves the model state after this completion in the prompt cache (when one
+        is configured), for a later prompt that continues this one; saving costs ~0.25 s, so
+        one-off prompts such as summaries do not.
 
         Generation runs in its own thread holding the model lock, so the lock is never held
         across this generator's yields: servers such as Gradio resume a generator on
@@ -84,8 +105,8 @@ class LocalLLM:
 
         def generate() -> None:
             try:
-                with self.lock:
-                    chunks = self._load().create_chat_completion(
+                with self.lock, self._prompt_cache_used(remember) as llama:
+                    chunks = llama.create_chat_completion(
                         messages=messages, max_tokens=max_tokens, temperature=temperature, seed=self.seed,
                         response_format=fmt, stream=True)
                     for chunk in chunks:
@@ -109,6 +130,17 @@ class LocalLLM:
                 yield item
         finally:
             stop.set()
+
+    @contextlib.contextmanager
+    def _prompt_cache_used(self, remember: bool):
+        """The model, with its prompt cache attached only for a completion worth remembering."""
+        llama = self._load()
+        cache = llama.cache
+        llama.set_cache(cache if remember else None)
+        try:
+            yield llama
+        finally:
+            llama.set_cache(cache)
 
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))

@@ -169,7 +169,9 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
-    for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA):
+    # Remembered: a follow-up may continue this prompt after other questions came in between.
+    for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
+                            remember=True):
         delta = parser.feed(piece)
         if delta:
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))

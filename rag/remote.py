@@ -64,8 +64,9 @@ class RemoteLLM:
         return math.ceil(len(text) / 3.5)
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0) -> Iterator[str]:
-        """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``."""
+               temperature: float = 0.0, remember: bool = False) -> Iterator[str]:
+        """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
+        (``remember`` is for the in-process model's prompt cache; a server keeps its own.)"""
         request = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
                        seed=self.seed, stream=True)
         try:
