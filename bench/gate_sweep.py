@@ -24,6 +24,7 @@ from rag import Library  # noqa: E402
 from rag.evaluation import _refusal_kind, load_pubmedqa  # noqa: E402
 from rag.grounding import gate  # noqa: E402
 from rag.qa import retrieval_query  # noqa: E402
+from rag.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from latency import FOLLOW_UPS, QUESTIONS  # noqa: E402
@@ -67,7 +68,7 @@ def main() -> dict:
     args = parser.parse_args()
     present, absent = pubmedqa_cases(args.data)
     seeds, off = seed_cases()
-    settings = Library(Path(tempfile.mkdtemp()) / "s").settings
+    settings = Settings.from_env()
     grid = []
     for min_relevance in (0.62, 0.66, 0.70, 0.72, 0.74, 0.78):
         for min_coverage in (0.5, 0.6, 0.7):

@@ -160,7 +160,6 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
 
 _REFUSAL_KINDS = [("no abstract is close", "gate: low relevance"),
                   ("abstracts never mention", "gate: names not found"),
-                  ("cover only", "gate: low term coverage"),
                   ("not valid JSON", "model output invalid"),
                   ("found no answer", "model refused"),
                   ("does not answer", "withdrawn: not an answer"),

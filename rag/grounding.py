@@ -111,14 +111,15 @@ def gate(question: str, passages: list[str], top_similarity: float | None, *,
         return GateResult(False, "no abstracts matched the question", 0.0, 0.0)
     similarity = top_similarity or 0.0
     text = "\n".join(passages)
-    missing = sorted(t for t in specific_terms(question) if not mentions(text, t))
+    names = specific_terms(question)
+    missing = sorted(t for t in names if not mentions(text, t))
     terms = content_terms(question)
     coverage = len(terms & content_terms(text)) / len(terms) if terms else 0.0
     if missing:
         return GateResult(False, f"the abstracts never mention {', '.join(missing)}", similarity, coverage)
     # A question naming things (Monolith, GPT-4) that the sources all mention is on topic even
     # when the small embedder does not know the name: then the question's terms decide.
-    if specific_terms(question) and coverage >= min_coverage:
+    if names and coverage >= min_coverage:
         return GateResult(True, "", similarity, coverage)
     if relevance(similarity, coverage) < min_relevance:
         return GateResult(False, f"no abstract is close to the question (similarity {similarity:.2f}, "

@@ -21,6 +21,8 @@ QA_SCHEMA = {
     },
     "required": ["answer", "citations"],
 }
+
+
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
     lines = ["Sources:"]

@@ -136,7 +136,14 @@ def is_refusal(text: str) -> bool:
         "do not contain the answer" in text.lower()
 
 
-def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings, count_tokens) -> list[tuple[str, str]]:
+def titled(hits: list[Hit], abstracts: list[str]) -> list[str]:
+    """Each source as the model reads it, under its title: the gate and the citation checks
+    judge this text, so a name from a title ("kMaX-DeepLab") counts as grounded."""
+    return [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)]
+
+
+def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings,
+                 count_tokens) -> list[tuple[str, str]]:
     """(title, text) per source: the best one (nearly) whole, the others trimmed to the sentences
     most relevant to ``focus``. The same hits and focus give the same text, token for token."""
     budgets = [settings.lead_source_tokens] + [settings.source_tokens] * (len(hits) - 1)
@@ -157,7 +164,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     abstracts = [papers[h.paper_id].abstract for h in hits]
-    verdict = gate(resolved or question, [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)],
+    verdict = gate(resolved or question, titled(hits, abstracts),
                    max((h.dense_similarity or 0.0 for h in hits), default=0.0),
                    min_relevance=settings.min_relevance, min_coverage=settings.min_coverage)
     if not verdict.passed:
@@ -205,13 +212,12 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe") \
             and not specific_terms(text):
         return refusal(question, f"answer withdrawn: {text!r} does not answer the question", hits, timings)
-    # The model reads each source under its title, so a name from the title ("kMaX-DeepLab") is grounded.
-    titled = [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)]
-    check = check_citations(text, question, cited, titled, min_support=settings.min_support)
+    check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
     if check.unsupported:
         return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
     citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,
                           best_sentence(text + " " + question, abstracts[n - 1]), hits[n - 1].score)
                  for n in check.kept]
-    reason = "; ".join(r for r in (cut, f"dropped unsupported citations {check.dropped}" if check.dropped else "") if r)
+    dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
+    reason = "; ".join(r for r in (cut, dropped) if r)
     return Answer(question, text, citations, False, reason, hits, timings)
