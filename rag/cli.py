@@ -115,6 +115,8 @@ def cmd_ask(args) -> int:
         print(json.dumps(answer.to_dict(), indent=2, default=str))
         return 0
     print()
+    if answer.verdict:
+        print(f"  verdict: {answer.verdict}")
     if answer.abstained and answer.reason.startswith("answer withdrawn"):
         print(f"[{answer.reason}]\n{answer.text}")
     for citation in answer.citations:
@@ -181,8 +183,10 @@ def cmd_eval_generation(args) -> int:
     from . import evaluation
 
     run = {"qa": evaluation.evaluate_qa, "tldr": evaluation.evaluate_tldr,
-           "abstention": evaluation.evaluate_abstention}[args.suite]
+           "abstention": evaluation.evaluate_abstention, "factoid": evaluation.evaluate_factoid}[args.suite]
     extra = {"details": args.details} if args.details else {}
+    if args.suite == "factoid":
+        extra["corpus"] = args.corpus
     with _progress_bar(args.suite) as progress:
         report = run(args.data, limit=args.limit, model=args.model, progress=progress, **extra)
     print(json.dumps(report, indent=2))
@@ -274,7 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(run=cmd_eval_retrieval)
     for suite, text in (("qa", "yes/no/maybe accuracy and citation precision"),
                         ("abstention", "refusals on absent abstracts, answers on present ones"),
-                        ("tldr", "ROUGE of one-line summaries against SciTLDR references")):
+                        ("tldr", "ROUGE of one-line summaries against SciTLDR references"),
+                        ("factoid", "answer spans, citations and refusals on factoid questions")):
         e = eval_sub.add_parser(suite, help=text)
         e.add_argument("--data", required=True)
         e.add_argument("--limit", type=int)
@@ -282,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--json", action="store_true", help="(reports are always JSON)")
         if suite != "tldr":
             e.add_argument("--details", metavar="FILE", help="write one JSON line per question to FILE")
+        if suite == "factoid":
+            e.add_argument("--corpus", required=True, help="the SciTLDR-format jsonl the questions are about")
         e.set_defaults(run=cmd_eval_generation, suite=suite, details=None)
     return parser
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .paper import make_paper
+from .verdict import baselines
 
 MODES = ("dense", "keyword", "hybrid")
 
@@ -82,11 +83,6 @@ def evaluate_retrieval(data: str | Path, limit: int | None = None, progress=None
             "ingest_seconds": round(ingest_seconds, 2), "modes": results}
 
 
-def _verdict(text: str) -> str | None:
-    first = text.strip().split(maxsplit=1)[0].strip(".,:;!").lower() if text.strip() else ""
-    return first if first in {"yes", "no", "maybe"} else None
-
-
 def _ask_all(indexed: list, items: list[QAItem], model: str | None, progress) -> list[tuple]:
     """Index ``indexed`` in a temporary store and ask every question: (item, Answer) pairs."""
     from .library import Library
@@ -107,8 +103,9 @@ def write_details(path: str | Path, rows: list[tuple], present: set[str] | None 
     """One JSON line per question: what was asked, what came back and why, for reading failures."""
     with open(path, "w", encoding="utf-8") as out:
         for item, answer in rows:
-            line = {"paper_id": item.paper_id, "question": item.question, "decision": item.decision,
-                    "verdict": _verdict(answer.text) if not answer.abstained else None,
+            line = {"paper_id": item.paper_id, "question": item.question,
+                    "expected": getattr(item, "decision", None) or getattr(item, "answers", None),
+                    "verdict": answer.verdict, "verdict_scores": answer.verdict_scores,
                     "abstained": answer.abstained, "reason": answer.reason, "text": answer.text,
                     "cited": [c.paper_id for c in answer.citations], "timings": answer.timings}
             if present is not None:
@@ -124,7 +121,7 @@ def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = 
     if details:
         write_details(details, rows)
     answered = [(i, a) for i, a in rows if not a.abstained]
-    correct = sum(1 for i, a in answered if _verdict(a.text) == i.decision)
+    correct = sum(1 for i, a in answered if a.verdict == i.decision)
     cited = [(i, a) for i, a in answered if a.citations]
     precise = sum(1 for i, a in cited if i.paper_id in {c.paper_id for c in a.citations})
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
@@ -133,6 +130,8 @@ def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = 
             "accuracy_answered": round(correct / len(answered), 3) if answered else 0.0,
             "majority_baseline": 0.552,
             "citation_precision": round(precise / len(cited), 3) if cited else 0.0,
+            "verdicts": dict(Counter(a.verdict for _, a in answered)),
+            "verdict_baseline": baselines(),
             "median_first_token_s": firsts[len(firsts) // 2] if firsts else None}
 
 
@@ -160,6 +159,7 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
 
 _REFUSAL_KINDS = [("no abstract is close", "gate: low relevance"),
                   ("abstracts never mention", "gate: names not found"),
+                  ("together", "gate: names not in one source"),
                   ("not valid JSON", "model output invalid"),
                   ("found no answer", "model refused"),
                   ("does not answer", "withdrawn: not an answer"),
@@ -174,6 +174,67 @@ def _refusal_kind(reason: str) -> str:
         if needle in reason and (generated == kind.startswith(("withdrawn", "model"))):
             return kind
     return reason
+
+
+@dataclass(frozen=True)
+class FactoidItem:
+    paper_id: str  # the corpus paper the answer is in (for an unanswerable question: the one asked about)
+    question: str
+    answers: tuple[str, ...]  # acceptable answer spans; empty for a question the corpus cannot answer
+    kind: str  # name, number, dataset, or absent (unanswerable)
+
+
+def load_factoid(data: str | Path, corpus: str | Path, limit: int | None = None):
+    """The corpus's papers (a SciTLDR-format jsonl) and the factoid questions over them."""
+    papers, ids = [], {}
+    with open(corpus, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                row = json.loads(line)
+                paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="corpus",
+                                   path=str(corpus), record=f"line {number}")
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise InputError(f"not a SciTLDR-format record ({exc})", str(corpus), f"line {number}") from exc
+            papers.append(paper)
+            ids[row["paper_id"]] = paper.id
+    items = []
+    with open(data, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                row = json.loads(line)
+                items.append(FactoidItem(ids[row["paper_id"]], row["question"], tuple(row["answers"]), row["kind"]))
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise InputError(f"not a factoid record, or its paper is not in {corpus} ({exc})", str(data),
+                                 f"line {number}") from exc
+    return papers, items[:limit] if limit else items
+
+
+def evaluate_factoid(data: str | Path, corpus: str | Path, limit: int | None = None, model: str | None = None,
+                     progress=None, details: str | Path | None = None) -> dict:
+    """Ask every factoid question over the whole corpus: answerable ones should be answered with
+    the expected span and the right citation, unanswerable ones refused."""
+    from .grounding import mentions
+
+    papers, items = load_factoid(data, corpus, limit)
+    rows = _ask_all(papers, items, model, progress)
+    if details:
+        write_details(details, rows)
+    answerable = [(i, a) for i, a in rows if i.answers]
+    answered = [(i, a) for i, a in answerable if not a.abstained]
+    unanswerable = [a for i, a in rows if not i.answers]
+    span = sum(1 for i, a in answered if any(mentions(a.text, s) for s in i.answers))
+    cited = sum(1 for i, a in answered if i.paper_id in {c.paper_id for c in a.citations})
+    firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
+    share = lambda n, d: round(n / d, 3) if d else 0.0
+    return {"data": str(data), "corpus": str(corpus), "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
+            "answered": len(answered), "refused_answerable": share(len(answerable) - len(answered), len(answerable)),
+            "span_in_answer": share(span, len(answered)), "right_citation": share(cited, len(answered)),
+            "refused_unanswerable": share(sum(a.abstained for a in unanswerable), len(unanswerable)),
+            "by_kind": {kind: {"questions": sum(1 for i, _ in rows if i.kind == kind),
+                               "answered": sum(1 for i, a in rows if i.kind == kind and not a.abstained)}
+                        for kind in sorted({i.kind for i, _ in rows})},
+            "median_first_token_s": firsts[len(firsts) // 2] if firsts else None}
 
 
 def load_scitldr(path: str | Path, limit: int | None = None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 import time
@@ -11,6 +12,7 @@ from typing import Iterable, Iterator, Literal, Sequence
 from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder, MiniLMEmbedder
+from .grounding import sentences
 from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
@@ -147,12 +149,12 @@ class Library:
         if topic:
             hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
             return overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
-                                   self.settings, started)
+                                   self.settings, started, self.sentence_similarities)
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
         return answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
-                             history, started, resolved=query, focus=focus)
+                             history, started, resolved=query, focus=focus, similarities=self.sentence_similarities)
 
     def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
                       ) -> tuple[list[Hit], str, str]:
@@ -171,6 +173,23 @@ class Library:
         if previous and hits and previous[0].paper_id == hits[0].paper_id:
             return previous, focus, query
         return hits, question, query
+
+    def sentence_similarities(self, query: str, texts: Sequence[str]) -> list[float]:
+        """For each text, the cosine similarity of its sentence (or title line) closest to ``query``.
+
+        The gate judges answerability by this rather than by the retrieved chunk: a short question
+        ("How much power does the controller consume?") is close to the one sentence that answers
+        it ("The mean power consumption ... is 45.4 mW") but far from the whole chunk around it.
+        """
+        query_vector = self.embedder.embed([query])[0]
+        return [float((self._sentence_vectors(text) @ query_vector).max()) for text in texts]
+
+    @functools.lru_cache(maxsize=256)
+    def _sentence_vectors(self, text: str):
+        """The embeddings of a source's title line and sentences, kept for the next question
+        about the same source (a follow-up, another user's question on the same paper)."""
+        parts = [line for part in text.split("\n") for line in sentences(part)] or [text]
+        return self.embedder.embed(parts)
 
     def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}

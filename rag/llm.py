@@ -10,11 +10,14 @@ follow-ups cheap.
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import queue
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .errors import ModelError
 
@@ -48,6 +51,36 @@ def _prompt_cache(capacity_bytes: int):
             super().__setitem__(key, state)
 
     return LastLogitsCache(capacity_bytes=capacity_bytes)
+
+
+@dataclass
+class Choice:
+    """A decision taken inside a generation from the model's own next-token scores.
+
+    The model reads the prompt and ``prefix`` (the opening of its output, such as the start of
+    the answer string); the log-probability of each option word's first token is read off the
+    logits llama.cpp has just computed, ``decide`` picks an option from them, and generation
+    continues after ``prefix`` and that option's forced text, constrained by ``grammar`` (GBNF
+    for the rest of the output). The prompt is evaluated once: scoring costs no extra pass.
+    A model that exposes no logits (a remote server) leaves ``chosen`` None and generates freely.
+    """
+
+    prefix: str
+    options: dict[str, str]  # the scored word ("Yes") -> the text forced when it is chosen
+    decide: Callable[[dict[str, float]], str]
+    grammar: str
+    scores: dict[str, float] = field(default_factory=dict)  # filled in: log-probability per word
+    chosen: str | None = None  # filled in: the word decided
+
+
+def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:
+    """log P(any of the tokens) per name, from one row of raw logits."""
+    import numpy as np
+
+    peak = float(np.max(logits))
+    log_total = peak + math.log(float(np.sum(np.exp(logits - peak))))
+    return {name: peak + math.log(sum(math.exp(float(logits[t]) - peak) for t in tokens)) - log_total
+            for name, tokens in token_sets.items()}
 
 
 class LocalLLM:
@@ -87,8 +120,11 @@ class LocalLLM:
             return len(self._load().tokenize(text.encode(), add_bos=False, special=True))
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False) -> Iterator[str]:
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]:
         """Text pieces of one chat completion.
+
+        ``choice`` decides one point of the output from the model's scores (see ``Choice``); its
+        prefix and forced text come out as the first piece.
 
         ``remember`` saves the model state after this completion in the prompt cache (when one
         is configured), for a later prompt that continues this one; saving costs ~0.25 s, so
@@ -99,22 +135,17 @@ class LocalLLM:
         whichever worker thread is free, and a lock taken on one thread cannot be released
         on another. Closing the generator early stops generation at the next token.
         """
-        fmt = {"type": "json_object", "schema": json_schema} if json_schema else None
         pieces: queue.Queue = queue.Queue()
         stop = threading.Event()
 
         def generate() -> None:
             try:
-                with self.lock, self._prompt_cache_used(remember) as llama:
-                    chunks = llama.create_chat_completion(
-                        messages=messages, max_tokens=max_tokens, temperature=temperature, seed=self.seed,
-                        response_format=fmt, stream=True)
-                    for chunk in chunks:
+                with self.lock, self._prompt_cache_used(remember) as llama, contextlib.closing(
+                        self._generate(llama, messages, max_tokens, json_schema, temperature, choice)) as parts:
+                    for piece in parts:
                         if stop.is_set():
                             break
-                        piece = chunk["choices"][0]["delta"].get("content")
-                        if piece:
-                            pieces.put(piece)
+                        pieces.put(piece)
             except ModelError as exc:
                 pieces.put(exc)
             except Exception as exc:  # llama_cpp raises bare ValueError/RuntimeError
@@ -130,6 +161,84 @@ class LocalLLM:
                 yield item
         finally:
             stop.set()
+
+    def _generate(self, llama, messages: list[dict], max_tokens: int, json_schema: dict | None,
+                  temperature: float, choice: Choice | None) -> Iterator[str]:
+        """The completion's text pieces; the prompt is formatted and tokenized here so that a
+        choice can be scored on exactly the tokens the completion then continues from."""
+        from llama_cpp import LlamaGrammar
+
+        prompt, stop = self._prompt(llama, messages)
+        grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
+        if choice is not None:
+            prompt = prompt + self._tokens(llama, choice.prefix)
+            choice.scores = _log_probabilities(self._evaluate(llama, prompt),
+                                               {w: self._first_tokens(llama, w) for w in choice.options})
+            choice.chosen = choice.decide(dict(choice.scores))
+            forced = choice.options[choice.chosen]
+            yield choice.prefix + forced
+            prompt = prompt + self._tokens(llama, forced)
+            grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
+        # The sampling defaults llama-cpp-python's chat handler used, so answers stay as they were.
+        chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,
+                                         top_p=0.95, top_k=40, min_p=0.05, repeat_penalty=1.1, seed=self.seed,
+                                         stop=stop, grammar=grammar, stream=True)
+        for chunk in chunks:
+            piece = chunk["choices"][0]["text"]
+            if piece:
+                yield piece
+
+    def _prompt(self, llama, messages: list[dict]) -> tuple[list[int], list[str]]:
+        """The chat prompt's tokens and stop strings, formatted as llama-cpp-python's chat handler does."""
+        from llama_cpp import llama_chat_format
+
+        if self.chat_format:
+            formatter = getattr(llama_chat_format, "format_" + self.chat_format.replace("-", "_"), None)
+        elif "tokenizer.chat_template" in llama.metadata:
+            formatter = llama_chat_format.Jinja2ChatFormatter(
+                template=llama.metadata["tokenizer.chat_template"],
+                eos_token=llama._model.token_get_text(llama.token_eos()),
+                bos_token=llama._model.token_get_text(llama.token_bos()))
+        else:
+            formatter = None
+        if formatter is None:
+            raise ModelError(f"no prompt format for {self.path.name} (chat format {self.chat_format!r})")
+        result = formatter(messages=messages)
+        tokens = llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        stop = [] if result.stop is None else [result.stop] if isinstance(result.stop, str) else list(result.stop)
+        return tokens, stop
+
+    @staticmethod
+    def _tokens(llama, text: str) -> list[int]:
+        return llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+    def _first_tokens(self, llama, word: str) -> set[int]:
+        """First tokens of the word as written, lower-cased and after a space ("Yes", "yes", " Yes")."""
+        forms = {word, word.lower(), " " + word, " " + word.lower()}
+        return {self._tokens(llama, form)[0] for form in forms}
+
+    @staticmethod
+    def _evaluate(llama, tokens: list[int]):
+        """The next-token logits after ``tokens``, evaluating only what the context (or a saved
+        state in the prompt cache) does not already hold; a completion of the same tokens then
+        starts where this left off."""
+        import numpy as np
+        from llama_cpp import Llama
+
+        if llama.cache:
+            with contextlib.suppress(KeyError):
+                saved = llama.cache[tokens]
+                if Llama.longest_token_prefix(saved.input_ids.tolist(), tokens) > \
+                        Llama.longest_token_prefix(llama._input_ids.tolist(), tokens):
+                    llama.load_state(saved)
+        kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), len(tokens) - 1)
+        if kept > 0 and llama._ctx.kv_cache_seq_rm(-1, kept, -1):
+            llama.n_tokens = kept
+        else:
+            llama.reset()
+            kept = 0
+        llama.eval(tokens[kept:])
+        return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     @contextlib.contextmanager
     def _prompt_cache_used(self, remember: bool):

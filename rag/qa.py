@@ -8,8 +8,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-from . import prompts
-from .grounding import best_sentence, check_citations, content_terms, gate, sentences, specific_terms
+from . import prompts, verdict as verdicts
+from .grounding import (best_sentence, check_citations, content_terms, gate, sentences, specific_terms,
+                        without_instructions, wrong_answer_type)
 from .paper import Paper
 from .retrieval import Hit
 
@@ -31,6 +32,10 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     abstained: bool = False
     reason: str = ""  # why it abstained, or which citations were dropped
+    verdict: str | None = None  # "yes", "no" or "maybe" for a yes/no question that was answered
+    # The model's log-probabilities of "Yes", "No" and "Maybe" opening the answer, which the
+    # verdict was decided from (empty when the model exposes no scores or the question is open).
+    verdict_scores: dict = field(default_factory=dict)
     sources: list[Hit] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
 
@@ -44,9 +49,18 @@ class Answer:
         if self.abstained:
             return f"**No answer found.** {self.text}\n\n_{self.reason}_" if self.reason else \
                 f"**No answer found.** {self.text}"
-        if self.citations and "[" not in self.text:  # topic summaries already carry their markers
-            return f"{self.text} " + "".join(f"[{c.number}]" for c in self.citations)
-        return self.text
+        text = self.text
+        if self.citations and "[" not in text:  # topic summaries already carry their markers
+            text = f"{text} " + "".join(f"[{c.number}]" for c in self.citations)
+        return f"{self.verdict_badge()} {text}" if self.verdict else text
+
+    def verdict_badge(self) -> str:
+        """The yes/no verdict as a label for the chat window ("" for open questions); a code span
+        renders as a pill in Markdown and survives the chat's HTML sanitising."""
+        if not self.verdict:
+            return ""
+        label = "Unclear" if self.verdict == "maybe" else self.verdict.capitalize()
+        return f"**Verdict:** `{label}` ·"
 
     def sources_markdown(self) -> str:
         """The citations as a sources panel: linked title, supporting sentence, retrieval score."""
@@ -142,6 +156,14 @@ def titled(hits: list[Hit], abstracts: list[str]) -> list[str]:
     return [f"{h.title}\n{a}" for h, a in zip(hits, abstracts)]
 
 
+def source_abstracts(hits: list[Hit], papers: dict[str, Paper]) -> tuple[list[str], list[int]]:
+    """Each hit's abstract as the model and the checks read it, without sentences that address
+    the reader (a prompt injection is data, never an instruction), and the numbers of the
+    sources that had such sentences."""
+    cleaned = [without_instructions(papers[h.paper_id].abstract) for h in hits]
+    return [text for text, _ in cleaned], [n for n, (_, removed) in enumerate(cleaned, 1) if removed]
+
+
 def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings,
                  count_tokens) -> list[tuple[str, str]]:
     """(title, text) per source: the best one (nearly) whole, the others trimmed to the sentences
@@ -153,38 +175,51 @@ def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings,
 
 def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
                   history: Sequence[Turn] = (), started: float | None = None,
-                  resolved: str | None = None, focus: str | None = None) -> Iterator[str | Answer]:
+                  resolved: str | None = None, focus: str | None = None,
+                  similarities=None) -> Iterator[str | Answer]:
     """Text pieces of the answer, then the checked ``Answer`` as the last item.
 
     ``resolved`` is the question as searched (a follow-up joined to the question it follows):
     the gate judges that, so "which product has it landed in?" is judged with what "it" is.
     ``focus`` is the question the sources are trimmed for (default ``question``): a follow-up
     that keeps the previous turn's sources keeps their text too, so the prompt prefix is reused.
+    ``similarities(query, texts)`` gives each source's best sentence similarity to the query
+    (``Library.sentence_similarities``); without it the retrieved chunks' similarity is used.
     """
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
-    abstracts = [papers[h.paper_id].abstract for h in hits]
-    verdict = gate(resolved or question, titled(hits, abstracts),
-                   max((h.dense_similarity or 0.0 for h in hits), default=0.0),
-                   min_relevance=settings.min_relevance, min_coverage=settings.min_coverage)
-    if not verdict.passed:
+    abstracts, flagged = source_abstracts(hits, papers)
+    judged, passages = resolved or question, titled(hits, abstracts)
+    closeness = similarities(judged, passages) if similarities else [h.dense_similarity or 0.0 for h in hits]
+    gated = gate(judged, passages, max(closeness, default=0.0),
+                 min_relevance=settings.min_relevance, min_coverage=settings.min_coverage)
+    if not gated.passed:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
-        yield refusal(question, f"refused before generation: {verdict.reason}", hits, timings)
+        yield refusal(question, f"refused before generation: {gated.reason}", hits, timings)
         return
     sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
+    opening = verdicts.choice(verdicts.baseline(llm)) if prompts.is_yes_no(question) else None
     # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
-                            remember=True):
+                            remember=True, choice=opening):
         delta = parser.feed(piece)
         if delta:
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
-    yield check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
+    answer = check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
+    if flagged:
+        note = f"sentences addressed to the reader were left out of sources {flagged}"
+        answer.reason = "; ".join(r for r in (answer.reason, note) if r)
+    if opening is not None:
+        answer.verdict_scores = {w: round(lp, 4) for w, lp in opening.scores.items()}
+        if not answer.abstained:
+            answer.verdict = opening.chosen.lower() if opening.chosen else verdicts.of_text(answer.text)
+    yield answer
 
 
 def complete_sentences(text: str) -> str:
@@ -193,6 +228,9 @@ def complete_sentences(text: str) -> str:
     if parts and not re.search(r"[.!?][\"')\]]*$", parts[-1]):
         parts = parts[:-1]
     return " ".join(parts)
+
+
+_MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 
 
 def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings,
@@ -206,18 +244,25 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     if parsed is None:
         return refusal(question, "the model's output was not valid JSON", hits, timings)
     text, cited = parsed
+    # Markers the model wrote into the text ("[1] kMaX-DeepLab ...") are citations, not claims.
+    cited = cited + [int(n) for n in _MARKER.findall(text)]
+    text = re.sub(r"\s{2,}", " ", _MARKER.sub("", text)).strip()
     if not text or is_refusal(text):
         return refusal(question, "the model found no answer in the sources", hits, timings)
-    # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can.
-    if not prompts.is_yes_no(question) and not content_terms(text) - content_terms("yes no maybe") \
-            and not specific_terms(text):
-        return refusal(question, f"answer withdrawn: {text!r} does not answer the question", hits, timings)
+    # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can, when
+    # it is the kind of thing asked for (a number to "how many", a name to "which method").
+    if not prompts.is_yes_no(question):
+        wrong = wrong_answer_type(question, text) or \
+            ("" if content_terms(text) or specific_terms(text) else "it says nothing")
+        if wrong:
+            return refusal(question, f"answer withdrawn: {text!r} does not answer the question ({wrong})",
+                           hits, timings)
     check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
     if check.unsupported:
         return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
-    citations = [Citation(n, hits[n - 1].paper_id, hits[n - 1].title, hits[n - 1].url,
-                          best_sentence(text + " " + question, abstracts[n - 1]), hits[n - 1].score)
+    citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
+                          sentence=best_sentence(text + " " + question, abstracts[n - 1]), score=hits[n - 1].score)
                  for n in check.kept]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
     reason = "; ".join(r for r in (cut, dropped) if r)
-    return Answer(question, text, citations, False, reason, hits, timings)
+    return Answer(question, text, citations=citations, reason=reason, sources=hits, timings=timings)

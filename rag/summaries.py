@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from . import prompts
-from .grounding import content_terms, mentions, sentences, specific_terms
+from .grounding import content_terms, mentions, sentences, specific_terms, without_instructions
 from .paper import Paper
 
 MAX_WORDS = 30
@@ -44,15 +44,17 @@ def clean_summary(raw: str) -> str:
 
 
 def is_grounded(summary: str, paper: Paper) -> bool:
-    """Every name and number in the summary appears in the title or abstract."""
-    source = f"{paper.title}\n{paper.abstract}"
+    """Every name and number in the summary appears in the title or abstract (not counting
+    sentences that address the reader, which the model never sees)."""
+    source = f"{paper.title}\n{without_instructions(paper.abstract)[0]}"
     return bool(summary) and all(mentions(source, term) for term in specific_terms(summary))
 
 
 def extractive_summary(paper: Paper) -> str:
     """The abstract sentence sharing most terms with the title: a safe fallback."""
     title_terms = content_terms(paper.title)
-    parts = sentences(paper.abstract) or [paper.abstract]
+    abstract = without_instructions(paper.abstract)[0]
+    parts = sentences(abstract) or [abstract]
     best = max(parts, key=lambda s: (len(title_terms & content_terms(s)), -parts.index(s)))
     return clean_summary(best)
 
@@ -64,7 +66,7 @@ def summarize(paper: Paper, llm, catalog, max_tokens: int) -> Summary:
     if hit:
         return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, time.perf_counter() - started)
     messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
-                {"role": "user", "content": prompts.tldr_user_message(paper.title, paper.abstract)}]
+                {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
     text = clean_summary(llm.complete(messages, max_tokens=max_tokens))
     grounded = is_grounded(text, paper)
     if not grounded:

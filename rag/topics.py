@@ -12,7 +12,7 @@ import time
 from typing import Iterator
 
 from . import prompts
-from .grounding import best_sentence, check_citations, content_terms, gate
+from .grounding import best_sentence, check_citations, content_terms, gate, without_instructions
 from .paper import Paper
 from .qa import Answer, Citation, refusal, trim_to_budget
 from .retrieval import Hit
@@ -40,13 +40,15 @@ def checked_point(point: str, topic: str, abstract: str, min_support: float) -> 
 
 
 def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
-                    started: float | None = None) -> Iterator[str | Answer]:
+                    started: float | None = None, similarities=None) -> Iterator[str | Answer]:
     """Checked points as lines ("- point [n]"), then the ``Answer`` with one citation per point."""
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
-    relevant = [h for h in hits
-                if gate(topic, [f"{h.title}\n{papers[h.paper_id].abstract}"], h.dense_similarity,
-                        min_relevance=settings.min_relevance, min_coverage=settings.min_coverage).passed]
+    passages = [f"{h.title}\n{without_instructions(papers[h.paper_id].abstract)[0]}" for h in hits]
+    closeness = similarities(topic, passages) if similarities else [h.dense_similarity for h in hits]
+    relevant = [h for h, passage, similarity in zip(hits, passages, closeness)
+                if gate(topic, [passage], similarity, min_relevance=settings.min_relevance,
+                        min_coverage=settings.min_coverage).passed]
     if not relevant:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
@@ -54,7 +56,7 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
         return
     lines, citations, replaced = [], [], []
     for number, hit in enumerate(relevant, 1):
-        abstract = papers[hit.paper_id].abstract
+        abstract = without_instructions(papers[hit.paper_id].abstract)[0]
         trimmed = trim_to_budget(abstract, topic, settings.lead_source_tokens, llm.count_tokens)
         messages = [{"role": "system", "content": prompts.TOPIC_SYSTEM},
                     {"role": "user", "content": prompts.topic_user_message(hit.title, trimmed, topic)}]
@@ -71,4 +73,4 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
     timings["total"] = round(time.perf_counter() - started, 3)
     reason = f"points {replaced} are quoted from the abstract: the model's sentence was unsupported" \
         if replaced else ""
-    yield Answer(question, "\n".join(lines), citations, False, reason, relevant, timings)
+    yield Answer(question, "\n".join(lines), citations=citations, reason=reason, sources=relevant, timings=timings)

@@ -50,6 +50,15 @@ def test_ask_streams_an_answer_then_its_sources(page, shots):
     page.screenshot(path=shots / "ask.png", full_page=True)
 
 
+def test_yes_no_answer_shows_its_verdict_badge(page):
+    box = page.locator("#question-box textarea")
+    box.fill("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
+    box.press("Enter")
+    page.locator("#answer-chat").get_by_text("Verdict:").first.wait_for()
+    badges = page.locator("#answer-chat code")
+    assert badges.first.inner_text().strip() in {"Yes", "No", "Unclear"}
+
+
 def test_digest_tab_generates_a_table_and_downloads(page, shots):
     page.get_by_role("tab", name="Digest").click()
     page.get_by_label("Newest N").check()
