@@ -16,7 +16,7 @@ from .grounding import sentences
 from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
-from .paper import Paper, paper_from_dict
+from .paper import Paper, check_size, paper_from_dict
 from .qa import Answer, Turn, answer_stream, retrieval_query
 from .retrieval import Hit, fuse
 from .summaries import Digest, Summary, summarize
@@ -72,7 +72,9 @@ class Library:
 
     def add(self, papers: Iterable[Paper | dict], progress: Progress | None = None) -> IngestSummary:
         """Store papers (``Paper``s or dicts with id/title/abstract); safe to repeat."""
-        records = [_as_paper(item, f"item {i}") for i, item in enumerate(papers, 1)]
+        s = self.settings
+        records = [check_size(_as_paper(item, f"item {i}"), s.max_title_chars, s.max_abstract_chars, "", f"item {i}")
+                   for i, item in enumerate(papers, 1)]
         with self._writing():
             return ingest(records, catalog=self._catalog, store=self.store, chunker=self._chunker(),
                           embedder=self.embedder, batch_papers=self.settings.ingest_batch_papers,
@@ -95,7 +97,8 @@ class Library:
         """
         papers, problems = [], []
         for path in paths:
-            loaded = load_path(path, skip_bad=skip_bad)
+            loaded = load_path(path, skip_bad=skip_bad, max_title_chars=self.settings.max_title_chars,
+                               max_abstract_chars=self.settings.max_abstract_chars)
             papers += loaded.papers
             problems += loaded.problems
         summary = self.add(papers, progress=progress)

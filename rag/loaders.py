@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import InputError
-from .paper import Paper, make_paper, paper_from_dict
+from .paper import Paper, check_size, make_paper, paper_from_dict
 
 Record = tuple[str, "Paper | InputError"]
 
@@ -27,18 +27,25 @@ class LoadResult:
     problems: list[InputError] = field(default_factory=list)
 
 
-def load_path(path: str | Path, skip_bad: bool = False) -> LoadResult:
+def load_path(path: str | Path, skip_bad: bool = False, max_title_chars: int = 500,
+              max_abstract_chars: int = 20_000) -> LoadResult:
     """All papers in a file (or every supported file under a directory).
 
     Without ``skip_bad`` the first bad record raises ``InputError`` before
     anything is returned, so a caller never stores half a file by accident.
+    A record over the size limits (``Settings``) is a bad record.
     """
     path = Path(path)
     files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES) \
         if path.is_dir() else [path]
     result = LoadResult()
     for file in files:
-        for _label, item in _records(file):
+        for label, item in _records(file):
+            if isinstance(item, Paper):
+                try:
+                    item = check_size(item, max_title_chars, max_abstract_chars, str(file), label)
+                except InputError as exc:
+                    item = exc
             if isinstance(item, InputError):
                 if not skip_bad:
                     raise item
@@ -49,12 +56,14 @@ def load_path(path: str | Path, skip_bad: bool = False) -> LoadResult:
 
 
 def _records(path: Path) -> Iterator[Record]:
-    text = read_text(path)
-    parser = PARSERS[detect_format(path, text)]
     try:
+        text = read_text(path)
+        parser = PARSERS[detect_format(path, text)]
         yield from parser(text, str(path))
-    except InputError as exc:  # a whole-file failure (e.g. malformed XML) is one bad record
+    except InputError as exc:  # a whole-file failure (undecodable, malformed XML) is one bad record
         yield exc.record or "file", exc
+    except RecursionError:
+        yield "file", InputError("nested too deeply to be a list of papers", str(path))
 
 
 def read_text(path: Path) -> str:
@@ -62,12 +71,26 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", str(path)) from exc
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError("not UTF-8 text: it looks like UTF-16 (it starts with a UTF-16 byte-order mark); "
+                         "re-save the file as UTF-8", str(path))
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); "
-                         "re-save the file as UTF-8", str(path), f"line {line}") from exc
+        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); it looks like "
+                         f"{_likely_encoding(data)}; re-save the file as UTF-8", str(path), f"line {line}") from exc
+    # NUL bytes are never text: every format drops them the same way.
+    return text.replace("\x00", "")
+
+
+def _likely_encoding(data: bytes) -> str:
+    """A guess for the message only: Windows-1252/Latin-1 when the bytes decode as it, else binary."""
+    try:
+        data.decode("cp1252")
+        return "Latin-1 (Windows-1252)"
+    except UnicodeDecodeError:
+        return "binary data, not text"
 
 
 def detect_format(path: Path, text: str) -> str:

@@ -45,8 +45,9 @@ class Paper:
 
 
 def clean_text(text: str) -> str:
-    """Collapse whitespace and normalise Unicode so equal texts compare equal."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text or "")).strip()
+    """Collapse whitespace, drop NUL characters (a JSON "\\u0000") and normalise Unicode so equal
+    texts compare equal."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", (text or "").replace("\x00", ""))).strip()
 
 
 def arxiv_id(*candidates: str) -> tuple[str, int] | None:
@@ -98,17 +99,56 @@ def make_paper(title: str, abstract: str, *, id_hints: tuple[str, ...] = (), aut
                  url=url.strip(), published=published.strip()[:10], source=source, version=version)
 
 
+def check_size(paper: Paper, max_title_chars: int, max_abstract_chars: int, path: str = "",
+               record: str = "") -> Paper:
+    """The paper, unless its title or abstract is far longer than any real one (a pasted book
+    would take minutes to embed and swamp every search)."""
+    if len(paper.title) > max_title_chars:
+        raise InputError(f"title is {len(paper.title):,} characters, over the limit of {max_title_chars:,} "
+                         "(RAG_MAX_TITLE_CHARS)", path, record)
+    if len(paper.abstract) > max_abstract_chars:
+        raise InputError(f"abstract is {len(paper.abstract):,} characters, over the limit of "
+                         f"{max_abstract_chars:,} (RAG_MAX_ABSTRACT_CHARS)", path, record)
+    return paper
+
+
+def _text_field(data: dict, keys: tuple[str, ...], path: str, record: str) -> str:
+    """The first non-empty of ``keys`` as text; numbers are accepted, anything else is an error."""
+    for key in keys:
+        value = data.get(key)
+        if value in (None, ""):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise InputError(f"field {key!r} must be text, not {type(value).__name__}", path, record)
+        return str(value)
+    return ""
+
+
+def _authors_field(data: dict, path: str, record: str) -> list[str] | str:
+    value = data.get("authors") or data.get("author") or ()
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, (list, tuple)):
+        raise InputError(f"field 'authors' must be a list of names or a string, not {type(value).__name__}",
+                         path, record)
+    names = []
+    for author in value:
+        name = author.get("name", "") if isinstance(author, dict) else author
+        if not isinstance(name, str):
+            raise InputError(f"field 'authors' must hold names, not {type(name).__name__}", path, record)
+        names.append(name)
+    return names
+
+
 def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str = "") -> Paper:
     """A ``Paper`` from a loosely shaped mapping (JSON, CSV row or API dict)."""
     if not isinstance(data, dict):
         raise InputError(f"expected an object, got {type(data).__name__}", path, record)
-    get = lambda *keys: next((str(data[k]) for k in keys if data.get(k) not in (None, "")), "")
-    authors = data.get("authors") or data.get("author") or ()
-    if isinstance(authors, list):
-        authors = [a.get("name", "") if isinstance(a, dict) else str(a) for a in authors]
+    get = lambda *keys: _text_field(data, keys, path, record)
+    authors = _authors_field(data, path, record)
     return make_paper(
         get("title"), get("abstract", "summary"),
         id_hints=(get("arxiv_id", "arxiv", "eprint"), get("doi")),
-        given_id=get("id", "paper_id") or (f"pmid:{data['pmid']}" if data.get("pmid") else ""),
+        given_id=get("id", "paper_id") or (f"pmid:{get('pmid')}" if get("pmid") else ""),
         authors=authors, url=get("url", "link"), published=get("published", "date", "year"),
         source=get("source") or source, path=path, record=record)

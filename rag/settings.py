@@ -41,6 +41,12 @@ class Settings:
     rrf_k: int = 60
     # Papers written to the store per batch: bounds memory and work lost to a kill.
     ingest_batch_papers: int = 64
+    # Longest title accepted, in characters: real titles are under 300; a longer one is a
+    # paragraph pasted into the wrong field.
+    max_title_chars: int = 500
+    # Longest abstract accepted, in characters: real abstracts are under 10 KB (2,000 words);
+    # twice that allows long structured ones, while a 5 MB "abstract" would take minutes to embed.
+    max_abstract_chars: int = 20_000
 
     # OpenAI-compatible model server (http://host:port); empty runs the GGUF model in-process.
     llm_url: str = ""

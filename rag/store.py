@@ -95,8 +95,20 @@ class VectorStore:
             raise StoreError(f"Chroma {what} at {self.where} failed: {exc}") from exc
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray, metadata: Sequence[dict]) -> None:
-        self._call("upsert", self._collection.upsert, ids=[c.id for c in chunks],
-                   embeddings=vectors, documents=[c.text for c in chunks], metadatas=list(metadata))
+        """Write chunks in slices of the client's largest batch, so no number of chunks can fail
+        as "Batch size of N is greater than max batch size"."""
+        step = self._max_batch()
+        for start in range(0, len(chunks), step):
+            part = slice(start, start + step)
+            self._call("upsert", self._collection.upsert, ids=[c.id for c in chunks[part]],
+                       embeddings=vectors[part], documents=[c.text for c in chunks[part]],
+                       metadatas=list(metadata[part]))
+
+    def _max_batch(self) -> int:
+        try:
+            return max(1, int(self._client.get_max_batch_size()))
+        except Exception:  # an older server without the endpoint: Chroma's smallest documented limit
+            return 5000
 
     def chunk_ids_by_paper(self, paper_ids: Sequence[str] | None = None) -> dict[str, set[str]]:
         where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None

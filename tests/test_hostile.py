@@ -1,0 +1,106 @@
+"""Hostile files through the real loaders, store and CLI: mis-encoded, mistyped, huge, nested."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from rag import InputError, Paper
+from rag.loaders import load_path
+
+GOOD = [{"id": f"good-{i}", "title": f"Sparse gossip averaging, part {i}",
+         "abstract": f"We study sparse gossip averaging for decentralised ranking, variant {i}."} for i in range(6)]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_an_undecodable_file_is_skipped_with_its_likely_encoding(tmp_path, library):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "good.jsonl", GOOD)
+    (folder / "latin1.jsonl").write_bytes(json.dumps({"id": "x", "title": "Résumé", "abstract": "Café."})
+                                          .encode("utf-8").decode("unicode_escape").encode("latin-1"))
+    (folder / "utf16.jsonl").write_bytes(json.dumps(GOOD[0]).encode("utf-16"))
+    with pytest.raises(InputError, match="Latin-1"):
+        library.ingest([folder])
+    assert library.stats().papers == 0  # nothing written before the error
+    summary = library.ingest([folder], skip_bad=True)
+    assert summary.added == 6
+    reasons = " ".join(str(p) for p in summary.skipped)
+    assert "latin1.jsonl" in reasons and "Latin-1" in reasons
+    assert "utf16.jsonl" in reasons and "UTF-16" in reasons
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("authors", 5, "field 'authors' must be a list"),
+    ("authors", [["nested"]], "field 'authors' must hold names"),
+    ("title", {"text": "x"}, "field 'title' must be text"),
+    ("abstract", ["a", "b"], "field 'abstract' must be text"),
+    ("published", True, "field 'published' must be text"),
+])
+def test_a_mistyped_field_names_file_record_and_field(tmp_path, field, value, message):
+    rows = GOOD[:2] + [{**GOOD[2], field: value}]
+    path = write_jsonl(tmp_path / "typed.jsonl", rows)
+    with pytest.raises(InputError, match=message) as caught:
+        load_path(path)
+    assert "typed.jsonl: line 3" in str(caught.value)
+    loaded = load_path(path, skip_bad=True)
+    assert len(loaded.papers) == 2 and len(loaded.problems) == 1
+
+
+def test_deeply_nested_json_is_a_bad_file_not_a_crash(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(InputError, match="nested too deeply"):
+        load_path(path)
+    assert load_path(path, skip_bad=True).problems
+
+
+def test_a_huge_abstract_is_a_bad_record_and_its_good_neighbours_are_stored(tmp_path, library):
+    rows = GOOD[:3] + [{"id": "huge", "title": "A pasted book", "abstract": "word " * 1_000_000}]
+    path = write_jsonl(tmp_path / "huge.jsonl", rows)
+    with pytest.raises(InputError, match="over the limit"):
+        library.ingest([path])
+    summary = library.ingest([path], skip_bad=True)
+    assert summary.added == 3 and "huge.jsonl: line 4" in str(summary.skipped[0])
+    with pytest.raises(InputError, match="title is"):
+        library.add([{"id": "t", "title": "T" * 600, "abstract": "An abstract."}])
+
+
+def test_writes_are_split_by_the_stores_max_batch(library, monkeypatch):
+    store = library.store
+    monkeypatch.setattr(store, "_max_batch", lambda: 3)
+    calls = []
+    real = store._collection.upsert
+    monkeypatch.setattr(store._collection, "upsert", lambda **kw: (calls.append(len(kw["ids"])), real(**kw))[1])
+    library.add([Paper(id=f"p{i}", title=f"Title {i}", abstract=f"Abstract number {i} about ranking.")
+                 for i in range(8)])
+    assert calls and max(calls) <= 3 and sum(calls) >= 8
+    assert library.stats().papers == 8
+
+
+def test_nul_bytes_are_dropped_in_every_format(tmp_path):
+    path = write_jsonl(tmp_path / "nul.jsonl", [{**GOOD[0], "title": "Sparse\u0000 gossip"}])
+    assert "\x00" not in load_path(path).papers[0].title
+    csv = tmp_path / "nul.csv"
+    csv.write_bytes(b"title,abstract\nSparse\x00 gossip,An abstract about gossip.\n")
+    assert "\x00" not in load_path(csv).papers[0].title
+
+
+def test_cli_skips_an_undecodable_file_and_exits_zero(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_jsonl(folder / "good.jsonl", GOOD)
+    (folder / "bad.jsonl").write_bytes(b'{"id": "x", "title": "R\xe9sum\xe9", "abstract": "Caf\xe9."}\n')
+    env_store = str(tmp_path / "store")
+    run = lambda *a: subprocess.run([sys.executable, "-m", "rag", "--store", env_store, *a],
+                                    capture_output=True, text=True, cwd=ROOT, timeout=300)
+    failed = run("ingest", str(folder))
+    assert failed.returncode == 1 and "bad.jsonl" in failed.stderr and "Traceback" not in failed.stderr
+    done = run("ingest", str(folder), "--skip-bad")
+    assert done.returncode == 0 and "added 6" in done.stdout and "bad.jsonl" in done.stdout + done.stderr
