@@ -102,6 +102,22 @@ class Catalog:
             self._db.execute("ROLLBACK")
             raise StoreError(f"keyword index {self.path}: {exc}") from exc
 
+    def update_details(self, papers: Sequence[Paper]) -> None:
+        """Record new details (source, link, authors, date, version) of papers whose text is unchanged."""
+        self._run_many("UPDATE papers SET authors = ?, url = ?, published = ?, year = ?, source = ?, version = ? "
+                       "WHERE id = ?", [(json.dumps(list(p.authors)), p.url, p.published, p.year, p.source,
+                                         p.version, p.id) for p in papers])
+
+    def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"keyword index {self.path}: {exc}") from exc
+
     def delete(self, paper_ids: Sequence[str]) -> int:
         marks = ",".join("?" * len(paper_ids))
         with self._lock:

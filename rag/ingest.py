@@ -26,11 +26,13 @@ class IngestSummary:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    relabelled: int = 0  # same text, new details (file name, link, authors): recorded without re-embedding
     skipped: list[InputError] = field(default_factory=list)
     seconds: float = 0.0
 
     def __str__(self) -> str:
-        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+        relabelled = f", details updated {self.relabelled}" if self.relabelled else ""
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabelled}, "
                 f"skipped {len(self.skipped)} in {self.seconds:.1f}s")
 
     def report(self) -> str:
@@ -74,16 +76,26 @@ def ingest(papers: Sequence[Paper], *, catalog: Catalog, store: VectorStore, chu
     repair(catalog, store)
     papers = newest_versions(papers)
     states = catalog.states(p.id for p in papers)
-    todo = []
+    stored = {p.id: p for p in catalog.papers([p.id for p in papers if p.id in states])} if states else {}
+    todo, relabel = [], []
     for paper in papers:
         state = states.get(paper.id)
-        if state and (state.content_hash == paper.content_hash or state.version > paper.version):
-            summary.unchanged += 1  # same content, or an older arXiv version than the stored one
+        if state and state.version > paper.version:
+            summary.unchanged += 1  # an older arXiv version than the stored one
+        elif state and state.content_hash == paper.content_hash:
+            if paper.details() == stored[paper.id].details():
+                summary.unchanged += 1
+            else:
+                relabel.append(paper)
         else:
             todo.append(paper)
             summary.updated += bool(state)
             summary.added += not state
-    done = summary.unchanged
+    if relabel:
+        store.update_metadata({p.id: _chunk_metadata(p, None) for p in relabel})
+        catalog.update_details(relabel)
+        summary.relabelled = len(relabel)
+    done = summary.unchanged + summary.relabelled
     if progress:
         progress(done, len(papers))
     for start in range(0, len(todo), batch_papers):
@@ -109,6 +121,8 @@ def _write_batch(batch: Sequence[Paper], catalog: Catalog, store: VectorStore, c
     catalog.commit(chunked)
 
 
-def _chunk_metadata(paper: Paper, position: int) -> dict:
-    return {"paper_id": paper.id, "title": paper.title, "position": position,
-            "content_hash": paper.content_hash, "source": paper.source, "year": paper.year or 0}
+def _chunk_metadata(paper: Paper, position: int | None) -> dict:
+    """A chunk's metadata in Chroma (``position`` None: the fields every chunk of the paper shares)."""
+    shared = {"paper_id": paper.id, "title": paper.title, "content_hash": paper.content_hash,
+              "source": paper.source, "year": paper.year or 0}
+    return shared if position is None else {**shared, "position": position}

@@ -33,10 +33,13 @@ class Paper:
 
     @property
     def content_hash(self) -> str:
-        """Changes whenever anything stored for the paper would change."""
-        text = "\x1f".join([self.title, self.abstract, "\x1e".join(self.authors),
-                            self.url, self.published, self.source, str(self.version)])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        """Changes whenever what is embedded (title and abstract) changes; a new file name,
+        link or author list is recorded without embedding the paper again."""
+        return hashlib.sha256(f"{self.title}\x1f{self.abstract}".encode()).hexdigest()[:16]
+
+    def details(self) -> tuple:
+        """What is stored beside the embedded text (see ``content_hash``)."""
+        return self.authors, self.url, self.published, self.source, self.version
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -110,6 +110,17 @@ class VectorStore:
         except Exception:  # an older server without the endpoint: Chroma's smallest documented limit
             return 5000
 
+    def update_metadata(self, shared: dict[str, dict]) -> None:
+        """Merge new shared metadata (paper id -> fields) into every chunk of those papers,
+        without touching their vectors."""
+        chunks = self.chunk_ids_by_paper(list(shared))
+        ids = [(chunk_id, paper_id) for paper_id, found in chunks.items() for chunk_id in sorted(found)]
+        step = self._max_batch()
+        for start in range(0, len(ids), step):
+            part = ids[start:start + step]
+            self._call("update", self._collection.update, ids=[c for c, _ in part],
+                       metadatas=[shared[p] for _, p in part])
+
     def chunk_ids_by_paper(self, paper_ids: Sequence[str] | None = None) -> dict[str, set[str]]:
         where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
         if paper_ids is not None and not paper_ids:

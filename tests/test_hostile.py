@@ -104,3 +104,19 @@ def test_cli_skips_an_undecodable_file_and_exits_zero(tmp_path):
     assert failed.returncode == 1 and "bad.jsonl" in failed.stderr and "Traceback" not in failed.stderr
     done = run("ingest", str(folder), "--skip-bad")
     assert done.returncode == 0 and "added 6" in done.stdout and "bad.jsonl" in done.stdout + done.stderr
+
+
+def test_renaming_a_file_records_the_new_source_without_re_embedding(tmp_path, library, monkeypatch):
+    first = write_jsonl(tmp_path / "export.jsonl", GOOD)
+    assert library.ingest([first]).added == 6
+    renamed = first.rename(tmp_path / "renamed.jsonl")
+    embedded = []
+    real_embed = library.embedder.embed
+    monkeypatch.setattr(library.embedder, "embed", lambda texts: (embedded.append(len(texts)), real_embed(texts))[1])
+    summary = library.ingest([renamed])
+    assert summary.relabelled == 6 and summary.updated == 0 and summary.added == 0 and not embedded
+    assert {p.source for p in library.papers()} == {"renamed.jsonl"}
+    assert library.search("sparse gossip averaging", source="renamed.jsonl")
+    chunks = library.store._collection.get(include=["metadatas"])["metadatas"]
+    assert {m["source"] for m in chunks} == {"renamed.jsonl"} and all("position" in m for m in chunks)
+    assert library.ingest([renamed]).unchanged == 6
