@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS summaries (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
 """
 
 
@@ -124,12 +125,34 @@ class Catalog:
             self._db.execute("BEGIN")
             self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
             deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
+            self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
             self._db.execute("COMMIT")
         return deleted
+
+    def add_aliases(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Record (alias, paper id) pairs: another id under which a stored paper was given."""
+        self._run_many("INSERT OR REPLACE INTO aliases VALUES (?, ?)", pairs)
+
+    def resolve(self, paper_ids: Sequence[str]) -> list[str]:
+        """The ids with aliases replaced by the id the paper is stored under."""
+        if not paper_ids:
+            return []
+        rows = self._run(f"SELECT alias, paper_id FROM aliases WHERE alias IN ({','.join('?' * len(paper_ids))})",
+                         list(paper_ids))
+        found = dict(rows)
+        return list(dict.fromkeys(found.get(i, i) for i in paper_ids))
+
+    def aliases(self, paper_id: str) -> list[str]:
+        return [r[0] for r in self._run("SELECT alias FROM aliases WHERE paper_id = ? ORDER BY alias", (paper_id,))]
+
+    def titles(self) -> list[tuple[str, str, str]]:
+        """(id, title, abstract) of every stored paper, for finding the same paper under another id."""
+        return self._run("SELECT id, title, abstract FROM papers")
 
     def papers(self, paper_ids: Sequence[str] | None = None) -> list[Paper]:
         sql = "SELECT id, title, abstract, authors, url, published, source, version FROM papers"
         if paper_ids is not None:
+            paper_ids = self.resolve(paper_ids)
             sql += f" WHERE id IN ({','.join('?' * len(paper_ids))})"
         rows = self._run(sql + " ORDER BY published DESC, added_at DESC, id", paper_ids or ())
         return [Paper(id=r[0], title=r[1], abstract=r[2], authors=tuple(json.loads(r[3])), url=r[4],

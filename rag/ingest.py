@@ -7,6 +7,7 @@ vectors that were complete, and ``repair`` removes whatever a kill left behind.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -15,7 +16,7 @@ from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder
 from .errors import InputError
-from .paper import Paper
+from .paper import Paper, title_key
 from .store import VectorStore
 
 Progress = Callable[[int, int], None]  # (papers done, papers total)
@@ -27,17 +28,20 @@ class IngestSummary:
     updated: int = 0
     unchanged: int = 0
     relabelled: int = 0  # same text, new details (file name, link, authors): recorded without re-embedding
+    merged: list[tuple[str, str]] = field(default_factory=list)  # (id given, id stored): the same paper twice
     skipped: list[InputError] = field(default_factory=list)
     seconds: float = 0.0
 
     def __str__(self) -> str:
         relabelled = f", details updated {self.relabelled}" if self.relabelled else ""
-        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabelled}, "
+        merged = f", merged {len(self.merged)} duplicates" if self.merged else ""
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabelled}{merged}, "
                 f"skipped {len(self.skipped)} in {self.seconds:.1f}s")
 
     def report(self) -> str:
         """The counts, then each skipped record by name and reason, one per line (Markdown)."""
         lines = [f"**{str(self).capitalize()}**"]
+        lines += [f"- merged {given} into {kept}: same title and abstract" for given, kept in self.merged]
         lines += [f"- skipped {problem}" for problem in self.skipped]
         return "\n".join(lines)
 
@@ -50,6 +54,43 @@ def newest_versions(papers: Iterable[Paper]) -> list[Paper]:
         if current is None or paper.version >= current.version:
             chosen[paper.id] = paper
     return list(chosen.values())
+
+
+def _same_text(a: str, b: str) -> bool:
+    """Near-identical abstracts: nine in ten of their distinct words shared (a DOI record and an
+    arXiv export of one paper differ in a word or some punctuation)."""
+    words_a, words_b = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    return bool(words_a | words_b) and len(words_a & words_b) / len(words_a | words_b) >= 0.9
+
+
+def _id_rank(paper: Paper) -> int:
+    """Which id a merged paper keeps: arXiv's, then a DOI, then a source's own, then a title hash."""
+    return 0 if paper.id.startswith("arxiv:") else 1 if paper.id.startswith("doi:") else \
+        3 if paper.id.startswith("title:") else 2
+
+
+def merge_duplicates(papers: Sequence[Paper], catalog: Catalog) -> tuple[list[Paper], list[tuple[str, str]]]:
+    """The papers without second copies of one paper under another id (the same normalised title
+    and a near-identical abstract, in this batch or already stored), and (id given, id kept) pairs."""
+    stored = {title_key(title): (pid, abstract) for pid, title, abstract in catalog.titles()}
+    known = catalog.states(p.id for p in papers)
+    kept: dict[str, Paper] = {}
+    merged = []
+    for paper in sorted(papers, key=_id_rank):
+        key = title_key(paper.title)
+        twin = kept.get(key)
+        if twin is not None and twin.id != paper.id and _same_text(twin.abstract, paper.abstract):
+            merged.append((paper.id, twin.id))
+            continue
+        pid, abstract = stored.get(key, (None, ""))
+        if paper.id not in known and pid not in (None, paper.id) and _same_text(abstract, paper.abstract):
+            merged.append((paper.id, pid))
+            continue
+        kept.setdefault(key, paper)
+        kept[f"{key}\x00{paper.id}"] = paper  # a same-titled but different paper is kept too
+    order = {id(p): i for i, p in enumerate(papers)}
+    unique = {id(p): p for p in kept.values()}
+    return sorted(unique.values(), key=lambda p: order[id(p)]), merged
 
 
 def repair(catalog: Catalog, store: VectorStore) -> None:
@@ -74,7 +115,8 @@ def ingest(papers: Sequence[Paper], *, catalog: Catalog, store: VectorStore, chu
     started = time.perf_counter()
     summary = IngestSummary()
     repair(catalog, store)
-    papers = newest_versions(papers)
+    papers, summary.merged = merge_duplicates(newest_versions(papers), catalog)
+    catalog.add_aliases(summary.merged)
     states = catalog.states(p.id for p in papers)
     stored = {p.id: p for p in catalog.papers([p.id for p in papers if p.id in states])} if states else {}
     todo, relabel = [], []

@@ -228,7 +228,9 @@ class Library:
         return found[0]
 
     def delete(self, paper_id: str) -> bool:
-        """Remove a paper's vectors, then its row; returns whether it existed."""
+        """Remove a paper's vectors, then its row (``paper_id`` may be any id it was given);
+        returns whether it existed."""
+        paper_id = self._catalog.resolve([paper_id])[0]
         with self._writing():
             self.store.delete_papers([paper_id])
             return self._catalog.delete([paper_id]) > 0

@@ -40,10 +40,15 @@ def load_path(path: str | Path, skip_bad: bool = False, max_title_chars: int = 5
         if path.is_dir() else [path]
     result = LoadResult()
     for file in files:
+        seen: dict[tuple[str, int], str] = {}  # (id, arXiv version) -> the record that had it first
         for label, item in _records(file):
             if isinstance(item, Paper):
                 try:
                     item = check_size(item, max_title_chars, max_abstract_chars, str(file), label)
+                    first = seen.setdefault((item.id, item.version), label)
+                    if first != label:
+                        raise InputError(f"duplicate id {item.id!r}, already given by {first} (kept)",
+                                         str(file), label)
                 except InputError as exc:
                     item = exc
             if isinstance(item, InputError):

@@ -120,3 +120,32 @@ def test_renaming_a_file_records_the_new_source_without_re_embedding(tmp_path, l
     chunks = library.store._collection.get(include=["metadatas"])["metadatas"]
     assert {m["source"] for m in chunks} == {"renamed.jsonl"} and all("position" in m for m in chunks)
     assert library.ingest([renamed]).unchanged == 6
+
+
+def test_duplicate_ids_in_one_file_are_reported(tmp_path):
+    path = write_jsonl(tmp_path / "dupes.jsonl", [GOOD[0], GOOD[1], {**GOOD[0], "abstract": "Another text."}])
+    with pytest.raises(InputError, match=r"dupes.jsonl: line 3: duplicate id 'good-0', already given by line 1"):
+        load_path(path)
+    loaded = load_path(path, skip_bad=True)
+    assert [p.id for p in loaded.papers] == ["good-0", "good-1"] and len(loaded.problems) == 1
+
+
+ABSTRACT = ("We propose kMaX-DeepLab, which reformulates cross-attention as k-means clustering of pixels, "
+            "and reach 58.0% PQ on COCO val with a simple mask transformer.")
+
+
+def test_the_same_paper_under_two_ids_is_stored_once_and_found_by_either(tmp_path, library):
+    arxiv = tmp_path / "export.xml"
+    arxiv.write_text(f"""<feed xmlns="http://www.w3.org/2005/Atom"><entry>
+<id>http://arxiv.org/abs/2207.04044v1</id><title>kMaX-DeepLab: k-means Mask Transformer</title>
+<summary>{ABSTRACT}</summary><published>2022-07-08T00:00:00Z</published></entry></feed>""")
+    bib = tmp_path / "refs.bib"
+    bib.write_text("@article{yu2022, title={{kMaX-DeepLab}: k-means Mask Transformer}, doi={10.1007/kmax.1},"
+                   f" abstract={{{ABSTRACT}}}, year={{2022}}}}\n")
+    summary = library.ingest([arxiv, bib])
+    assert summary.added == 1 and summary.merged == [("doi:10.1007/kmax.1", "arxiv:2207.04044")]
+    assert "merged doi:10.1007/kmax.1 into arxiv:2207.04044" in summary.report()
+    assert len(library.search("k-means mask transformer", k=5)) == 1
+    assert library.get("doi:10.1007/kmax.1").id == "arxiv:2207.04044"
+    again = library.ingest([bib])  # later, the BibTeX file alone: still one paper
+    assert again.added == 0 and again.merged and library.stats().papers == 1
