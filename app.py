@@ -10,9 +10,11 @@ the streaming chat itself).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import tempfile
+import sys
 import threading
 from pathlib import Path
 
@@ -21,6 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by constru
 import gradio as gr  # noqa: E402
 
 from rag import Answer, Library, RagError, Settings  # noqa: E402
+from rag.loaders import SUFFIXES  # noqa: E402
 from rag.settings import PACKAGE_ROOT  # noqa: E402
 
 EXAMPLES = [
@@ -29,7 +32,7 @@ EXAMPLES = [
     "What do these abstracts say about fuzzing deep learning libraries?",
     "What memory budget does on-device training target?",
 ]
-UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".csv", ".tsv", ".bib", ".xml", ".atom"]
+UPLOAD_TYPES = sorted(SUFFIXES)  # whatever the loaders read, and nothing else
 PAPER_COLUMNS = ["id", "title", "published", "source"]
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
 MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
@@ -62,6 +65,13 @@ def without_upload_dirs(text: str, paths: list[str]) -> str:
     for path in paths:
         text = text.replace(str(Path(path).parent) + os.sep, "")
     return text
+
+
+def remove_uploads(paths: list[str]) -> None:
+    """Delete Gradio's temporary copies of uploaded files once they are ingested (or refused)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
 
 
 class App:
@@ -142,6 +152,11 @@ class App:
                 (done, total), desc="Ingesting", unit="papers"))
         except RagError as exc:
             raise gr.Error(without_upload_dirs(str(exc), paths)) from exc
+        except Exception as exc:  # a bug of ours: say so plainly, never show a raw exception text
+            raise gr.Error(f"Ingest failed unexpectedly ({type(exc).__name__}); nothing was stored "
+                           "from the failing batch. Please report this with the file.") from exc
+        finally:
+            remove_uploads(paths)
         return without_upload_dirs(summary.report(), paths)
 
     def paper_rows(self, query: str = "") -> list[list]:
@@ -263,6 +278,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    """ "user:password" as Gradio's auth pair; an empty user or password is refused."""
+    if not value:
+        return None
+    user, _, password = value.partition(":")
+    if not user or not password:
+        raise SystemExit("error: auth must be user:password, with a non-empty user and password")
+    return user, password
+
+
 def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     """Build and launch the app from command-line arguments and ``RAG_*`` settings."""
     args = parse_args(argv)
@@ -272,9 +300,10 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
         print(library.ingest([PACKAGE_ROOT / "seeds"]))
     # Load the model while the page opens, so the first question does not pay for it.
     threading.Thread(target=lambda: library.llm().count_tokens("warm-up"), daemon=True).start()
-    auth = tuple(settings.auth.split(":", 1)) if settings.auth else None
-    if auth is not None and len(auth) != 2:
-        raise SystemExit("error: auth must be user:password")
+    auth = parse_auth(settings.auth)
+    if auth is None and settings.host not in LOOPBACK:
+        print(f"warning: serving on {settings.host} without a login; anyone who can reach this address "
+              "can read and change the library (use --auth user:password)", file=sys.stderr)
     demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth,
                 max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False,

@@ -106,12 +106,16 @@ def cmd_ask(args) -> int:
     stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
                                        model=args.model)
     answer = None
+    # With --json, stdout is the JSON alone: the answer streams to stderr meanwhile, so a slow
+    # machine shows progress instead of silence.
+    out = sys.stderr if args.json else sys.stdout
     for item in stream:
         if isinstance(item, Answer):
             answer = item
-        elif not args.json:
-            print(item, end="", flush=True)
+        else:
+            print(item, end="", flush=True, file=out)
     if args.json:
+        print(file=sys.stderr)
         print(json.dumps(answer.to_dict(), indent=2, default=str))
         return 0
     print()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -41,7 +42,8 @@ def load_path(path: str | Path, skip_bad: bool = False, max_title_chars: int = 5
     result = LoadResult()
     for file in files:
         seen: dict[tuple[str, int], str] = {}  # (id, arXiv version) -> the record that had it first
-        for label, item in _records(file):
+        records = list(_records(file)) or [("file", InputError("no records found (the file is empty)", str(file)))]
+        for label, item in records:
             if isinstance(item, Paper):
                 try:
                     item = check_size(item, max_title_chars, max_abstract_chars, str(file), label)
@@ -166,10 +168,17 @@ def parse_csv(text: str, path: str) -> Iterator[Record]:
 def parse_bibtex(text: str, path: str) -> Iterator[Record]:
     import bibtexparser  # only this module parses BibTeX
 
-    library = bibtexparser.parse_string(text)
+    # bibtexparser logs each failed block to stderr; the reason goes into our message instead.
+    quiet = logging.getLogger("bibtexparser")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        library = bibtexparser.parse_string(text)
+    finally:
+        quiet.setLevel(level)
     for block in library.failed_blocks:
         label = f"line {block.start_line + 1}"
-        yield label, InputError(f"malformed BibTeX entry ({block.error})", path, label)
+        reason = getattr(block.error, "abort_reason", "") or str(block.error) or type(block.error).__name__
+        yield label, InputError(f"malformed BibTeX entry ({' '.join(reason.split())})", path, label)
     for entry in library.entries:
         label = f"@{entry.entry_type}{{{entry.key}}}"
         fields = {k.lower(): _unbrace(v.value) for k, v in entry.fields_dict.items()}

@@ -149,3 +149,31 @@ def test_the_same_paper_under_two_ids_is_stored_once_and_found_by_either(tmp_pat
     assert library.get("doi:10.1007/kmax.1").id == "arxiv:2207.04044"
     again = library.ingest([bib])  # later, the BibTeX file alone: still one paper
     assert again.added == 0 and again.merged and library.stats().papers == 1
+
+
+@pytest.mark.parametrize("name, content", [("empty.jsonl", ""), ("empty.json", "[]"), ("empty.csv", "title,abstract\n"),
+                                           ("empty.bib", ""), ("empty.txt", "\n\n"), ("empty.xml", "<feed/>")])
+def test_a_file_without_records_is_the_same_bad_record_in_every_format(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(InputError, match=name):
+        load_path(path)
+    assert len(load_path(path, skip_bad=True).problems) == 1
+
+
+def test_bibtex_errors_give_the_parsers_reason_and_print_nothing(tmp_path, capfd):
+    path = tmp_path / "bad.bib"
+    path.write_text("@article{a, title={T}, abstract={An abstract here.}\n@article{b title={Broken}\n")
+    problems = load_path(path, skip_bad=True).problems
+    assert problems and all("malformed BibTeX entry (" in str(p) and "()" not in str(p) for p in problems)
+    assert "Expected comma after entry key" in " ".join(str(p) for p in problems)
+    assert capfd.readouterr().err == ""
+
+
+def test_app_refuses_an_empty_password_and_accepts_what_the_loaders_read():
+    import app as app_module
+
+    with pytest.raises(SystemExit, match="non-empty"):
+        app_module.parse_auth("user:")
+    assert app_module.parse_auth("user:secret") == ("user", "secret") and app_module.parse_auth("") is None
+    assert ".md" in app_module.UPLOAD_TYPES and ".bib" in app_module.UPLOAD_TYPES
