@@ -105,7 +105,7 @@ def cmd_ask(args) -> int:
 
     stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
                                        model=args.model)
-    answer = None
+    answer, streamed = None, ""
     # With --json, stdout is the JSON alone: the answer streams to stderr meanwhile, so a slow
     # machine shows progress instead of silence.
     out = sys.stderr if args.json else sys.stdout
@@ -113,7 +113,10 @@ def cmd_ask(args) -> int:
         if isinstance(item, Answer):
             answer = item
         else:
+            streamed += item
             print(item, end="", flush=True, file=out)
+    if not answer.abstained and answer.text.startswith(streamed.strip()):
+        print(answer.text[len(streamed.strip()):], end="", file=out)  # the evidence a bare answer gets
     if args.json:
         print(file=sys.stderr)
         print(json.dumps(answer.to_dict(), indent=2, default=str))

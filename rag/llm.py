@@ -66,8 +66,9 @@ class Choice:
     """
 
     prefix: str
-    options: dict[str, str]  # the scored word ("Yes") -> the text forced when it is chosen
-    decide: Callable[[dict[str, float]], str]
+    options: dict[str, str]  # the scored word ("Yes") -> the text forced when it is chosen; empty:
+    # nothing to decide, the prefix alone is forced (the model need not generate it token by token)
+    decide: Callable[[dict[str, float]], str] | None
     grammar: str
     scores: dict[str, float] = field(default_factory=dict)  # filled in: log-probability per word
     chosen: str | None = None  # filled in: the word decided
@@ -172,12 +173,14 @@ class LocalLLM:
         grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
         if choice is not None:
             prompt = prompt + self._tokens(llama, choice.prefix)
-            choice.scores = _log_probabilities(self._evaluate(llama, prompt),
-                                               {w: self._first_tokens(llama, w) for w in choice.options})
-            choice.chosen = choice.decide(dict(choice.scores))
-            forced = choice.options[choice.chosen]
+            forced = ""
+            if choice.options:
+                choice.scores = _log_probabilities(self._evaluate(llama, prompt),
+                                                   {w: self._first_tokens(llama, w) for w in choice.options})
+                choice.chosen = choice.decide(dict(choice.scores))
+                forced = choice.options[choice.chosen]
             yield choice.prefix + forced
-            prompt = prompt + self._tokens(llama, forced)
+            prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
         # The sampling defaults llama-cpp-python's chat handler used, so answers stay as they were.
         chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,

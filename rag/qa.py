@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from . import prompts, verdict as verdicts
+from .llm import Choice
 from .grounding import (best_sentence, check_citations, content_terms, gate, sentences, specific_terms,
                         without_instructions, wrong_answer_type)
 from .paper import Paper
@@ -202,7 +203,10 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
-    opening = verdicts.choice(verdicts.baseline(llm)) if prompts.is_yes_no(question) else None
+    yes_no = prompts.is_yes_no(question)
+    # The JSON opening is forced rather than generated; a yes/no question's verdict is decided there.
+    opening = verdicts.choice(verdicts.baseline(llm)) if yes_no else \
+        Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
                             remember=True, choice=opening):
@@ -215,7 +219,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     if flagged:
         note = f"sentences addressed to the reader were left out of sources {flagged}"
         answer.reason = "; ".join(r for r in (answer.reason, note) if r)
-    if opening is not None:
+    if yes_no:
         answer.verdict_scores = {w: round(lp, 4) for w, lp in opening.scores.items()}
         if not answer.abstained:
             answer.verdict = opening.chosen.lower() if opening.chosen else verdicts.of_text(answer.text)
@@ -265,4 +269,13 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
                  for n in check.kept]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
     reason = "; ".join(r for r in (cut, dropped) if r)
-    return Answer(question, text, citations=citations, reason=reason, sources=hits, timings=timings)
+    return Answer(question, with_its_evidence(question, text, citations), citations=citations, reason=reason, sources=hits,
+                  timings=timings)
+
+
+def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:
+    """A bare name or number to an open question ("kMaX-DeepLab") followed by the cited sentence
+    that gives the fact around it, in the abstract's own words: the what and the why in one answer."""
+    if len(text.split()) > 4 or not citations or prompts.is_yes_no(question):
+        return text
+    return f"{text.rstrip('.')}: {citations[0].sentence.strip()}"

@@ -88,3 +88,11 @@ def test_citation_markers_in_the_answer_text_become_citations():
     answer = check_answer("Which model uses k-means?", raw, hits, [KMAX], Settings(), {})
     assert not answer.abstained and answer.text.startswith("kMaX-DeepLab")
     assert [c.paper_id for c in answer.citations] == ["kmax"]
+
+
+def test_a_bare_name_gets_the_sentence_that_supports_it():
+    hits = [Hit("kmax", "kMaX-DeepLab", KMAX, 0.03, dense_similarity=0.6)]
+    raw = json.dumps({"answer": "kMaX-DeepLab", "citations": [1]})
+    answer = check_answer("Which paper casts cross-attention as k-means clustering?", raw, hits, [KMAX], Settings(), {})
+    assert answer.text == "kMaX-DeepLab: We propose kMaX-DeepLab, which reformulates cross-attention as a " \
+                          "k-means clustering of pixels."
