@@ -1,0 +1,143 @@
+"""Hostile inputs and kills: does the store stay whole, and does every bad input get our message?
+
+    python bench/reliability.py [--kills 11] [--papers 300]
+
+1. Hostile files, each ingested with and without ``--skip-bad`` through ``Library.ingest``:
+   mis-encoded, empty in every format, malformed, mistyped fields, huge, deeply nested, NUL
+   bytes, duplicate ids, the same paper under two ids. Counted: inputs tried, inputs that raised
+   anything but our ``InputError`` (a traceback to the user), good records lost next to bad ones.
+2. Kills: ``rag ingest`` of PubMedQA abstracts killed with SIGKILL at a random moment, again and
+   again, then run to the end. Counted: kills, papers missing or stored twice afterwards, and
+   whether the catalogue and the vectors agree (every row's chunks present, no orphan chunks).
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import InputError, Library  # noqa: E402
+
+GOOD = [{"id": f"good-{i}", "title": f"Sparse gossip averaging, part {i}",
+         "abstract": f"We study sparse gossip averaging for decentralised ranking, variant {i}."} for i in range(4)]
+ABSTRACT = "We propose a clustering decoder for panoptic segmentation and reach 58.0% PQ on COCO val."
+
+
+def jsonl(rows) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in rows).encode()
+
+
+def hostile_files() -> dict[str, bytes]:
+    """File name -> bytes. Every file also holds the four good records where its format allows."""
+    good = jsonl(GOOD)
+    files = {
+        "latin1.jsonl": good + '{"id": "x", "title": "Résumé", "abstract": "Café au lait."}\n'.encode("latin-1"),
+        "utf16.jsonl": good.decode().encode("utf-16"),
+        "binary.jsonl": os.urandom(4096),
+        "malformed-line.jsonl": good + b"{not json\n",
+        "authors-int.jsonl": good + jsonl([{**GOOD[0], "id": "a", "authors": 5}]),
+        "title-object.jsonl": good + jsonl([{**GOOD[0], "id": "b", "title": {"t": 1}}]),
+        "abstract-list.jsonl": good + jsonl([{**GOOD[0], "id": "c", "abstract": ["x"]}]),
+        "huge-abstract.jsonl": good + jsonl([{"id": "h", "title": "Huge", "abstract": "word " * 1_000_000}]),
+        "huge-title.jsonl": good + jsonl([{"id": "t", "title": "T" * 5000, "abstract": ABSTRACT}]),
+        "nul.jsonl": good + jsonl([{"id": "n", "title": "Nul\u0000 title", "abstract": ABSTRACT}]),
+        "duplicate-ids.jsonl": good + jsonl([{**GOOD[0], "abstract": "Another abstract entirely."}]),
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
+        "not-a-list.json": b'"just a string"',
+        "missing-abstract.json": json.dumps(GOOD + [{"id": "m", "title": "No abstract"}]).encode(),
+        "no-header.csv": b"a,b\n1,2\n",
+        "nul.csv": b"title,abstract\nNul\x00 title," + ABSTRACT.encode() + b"\n",
+        "broken.bib": b"@article{a, title={T}, abstract={An abstract here.}\n@article{b title={Broken}\n",
+        "broken.xml": b"<feed><entry><title>x</title>",
+        "no-entries.xml": b'<feed xmlns="http://www.w3.org/2005/Atom"></feed>',
+        "chrome-only.txt": b"Trending papers\n\nNov 2026\n",
+        "same-paper-two-ids.bib": ("@article{k, title={Clustering decoders}, doi={10.1000/cd.1}, abstract={"
+                                   + ABSTRACT + "}}\n").encode(),
+        "same-paper-two-ids.xml": ('<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>http://arxiv.org/abs/'
+                                   '2301.00001v1</id><title>Clustering decoders</title><summary>' + ABSTRACT
+                                   + "</summary></entry></feed>").encode(),
+    }
+    for suffix in ("jsonl", "json", "csv", "tsv", "bib", "xml", "txt", "md"):
+        files[f"empty.{suffix}"] = b""
+    return files
+
+
+def hostile_inputs(folder: Path) -> dict:
+    tried = tracebacks = lost = 0
+    failures = []
+    for name, data in hostile_files().items():
+        path = folder / name
+        path.write_bytes(data)
+        for skip_bad in (False, True):
+            library = Library(Path(tempfile.mkdtemp(prefix="rag-rel-")) / "store")
+            tried += 1
+            try:
+                summary = library.ingest([path], skip_bad=skip_bad)
+                whole_file_bad = name.startswith(("utf16", "binary", "empty", "latin1"))
+                if skip_bad and name.endswith(".jsonl") and not whole_file_bad:
+                    lost += max(0, len(GOOD) - summary.added - summary.unchanged)
+            except InputError:
+                pass
+            except Exception as exc:  # anything else reaches the user as a traceback
+                tracebacks += 1
+                failures.append(f"{name} (skip_bad={skip_bad}): {type(exc).__name__}: {exc}")
+            library.close()
+    return {"inputs_tried": tried, "tracebacks": tracebacks, "good_records_lost": lost, "failures": failures}
+
+
+def consistent(store: Path) -> dict:
+    library = Library(store)
+    states = library._catalog.states()
+    chunks = library.store.chunk_ids_by_paper()
+    incomplete = sum(1 for pid, st in states.items()
+                     if {f"{pid}#{st.content_hash[:8]}#{i}" for i in range(st.n_chunks)} - chunks.get(pid, set()))
+    orphans = sum(1 for pid in chunks if pid not in states)
+    rows = library._catalog._run("SELECT count(*), count(DISTINCT id) FROM papers")[0]
+    library.close()
+    return {"papers": len(states), "incomplete_papers": incomplete, "orphan_papers": orphans,
+            "duplicate_rows": rows[0] - rows[1]}
+
+
+def kills(count: int, papers: int, seed: int = 0) -> dict:
+    rows = [json.loads(line) for line in open(ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl")][:papers]
+    folder = Path(tempfile.mkdtemp(prefix="rag-kill-"))
+    data = folder / "papers.jsonl"
+    data.write_text("".join(json.dumps({"id": f"pmid:{r['pmid']}", "title": f"PubMed {r['pmid']}",
+                                        "abstract": r["abstract"]}) + "\n" for r in rows))
+    store, rng, done = folder / "store", random.Random(seed), 0
+    command = [sys.executable, "-m", "rag", "--store", str(store), "ingest", str(data)]
+    for _ in range(count):
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(2.0, 12.0))  # start-up is ~2 s; a full ingest of 300 takes ~15 s
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            done += 1
+        process.wait()
+    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    state = consistent(store)
+    return {"kills": done, "final_ingest": final.stdout.strip(), **state,
+            "papers_missing": papers - state["papers"]}
+
+
+def main() -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=11)
+    parser.add_argument("--papers", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rag-hostile-") as tmp:
+        report = {"hostile_inputs": hostile_inputs(Path(tmp))}
+    report["kills"] = kills(args.kills, args.papers)
+    return report
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=1))
