@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import tempfile
 import sys
@@ -67,6 +68,22 @@ def without_upload_dirs(text: str, paths: list[str]) -> str:
     return text
 
 
+@contextlib.contextmanager
+def user_errors(paths: list[str] = ()):
+    """Errors as the page shows them: a ``RagError`` says what was wrong (uploads named by the
+    user's file name); anything else is a bug of ours, logged in full here, never shown raw."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except RagError as exc:
+        raise gr.Error(without_upload_dirs(str(exc), paths)) from exc
+    except Exception as exc:
+        logging.getLogger("rag.app").exception("unexpected error")
+        raise gr.Error(f"Something went wrong on our side ({type(exc).__name__}). "
+                       "The server log has the details.") from exc
+
+
 def remove_uploads(paths: list[str]) -> None:
     """Delete Gradio's temporary copies of uploaded files once they are ingested (or refused)."""
     for path in paths:
@@ -87,7 +104,7 @@ class App:
         if not message.strip():
             raise gr.Error("Type a question first.")
         text = ""
-        try:
+        with user_errors():
             for item in self.library.ask_stream(message, history=chat_turns(history), k=int(k),
                                                 source=source or None, year=int(year) if year else None):
                 if isinstance(item, Answer):
@@ -95,15 +112,11 @@ class App:
                 else:
                     text += item
                     yield text, "_Checking the answer against its sources…_"
-        except RagError as exc:
-            raise gr.Error(str(exc)) from exc
 
     def ask(self, question: str, k: int = 0) -> dict:
         """Answer a question from the abstracts: text, abstained flag, reason, citations, timings."""
-        try:
+        with user_errors():
             answer = self.library.ask(question, k=k or None)
-        except RagError as exc:
-            raise gr.Error(str(exc)) from exc
         data = answer.to_dict()
         data.pop("sources")
         return json.loads(json.dumps(data, default=str))
@@ -120,11 +133,9 @@ class App:
         return self.library.digest(ids, newest=limit, progress=progress)
 
     def make_digest(self, which: str, newest: float, query: str, progress=gr.Progress()):
-        try:
+        with user_errors():
             digest = self._digest(which, newest, query,
                                   lambda done, total: progress((done, total), desc="Summarising", unit="papers"))
-        except RagError as exc:
-            raise gr.Error(str(exc)) from exc
         rows = [[item.title, item.text, f"[link]({item.url})" if item.url else ""] for item in digest.items]
         files = []
         for fmt in ("md", "html", "json"):
@@ -136,10 +147,8 @@ class App:
     def digest(self, newest: int = 0, query: str = "") -> dict:
         """One-line summaries of all papers, the newest N, or the papers matching a search."""
         which = "Matching a search" if query else "Newest N" if newest else "All"
-        try:
+        with user_errors():
             return json.loads(self._digest(which, newest, query, None).to_json())
-        except RagError as exc:
-            raise gr.Error(str(exc)) from exc
 
     # ----- Library -----------------------------------------------------------------------------
 
@@ -148,13 +157,9 @@ class App:
             raise gr.Error("Choose one or more files to ingest.")
         paths = [getattr(f, "name", f) for f in files]
         try:
-            summary = self.library.ingest(paths, skip_bad=skip_bad, progress=lambda done, total: progress(
-                (done, total), desc="Ingesting", unit="papers"))
-        except RagError as exc:
-            raise gr.Error(without_upload_dirs(str(exc), paths)) from exc
-        except Exception as exc:  # a bug of ours: say so plainly, never show a raw exception text
-            raise gr.Error(f"Ingest failed unexpectedly ({type(exc).__name__}); nothing was stored "
-                           "from the failing batch. Please report this with the file.") from exc
+            with user_errors(paths):
+                summary = self.library.ingest(paths, skip_bad=skip_bad, progress=lambda done, total: progress(
+                    (done, total), desc="Ingesting", unit="papers"))
         finally:
             remove_uploads(paths)
         return without_upload_dirs(summary.report(), paths)
@@ -171,7 +176,9 @@ class App:
         paper_id = (paper_id or "").strip()
         if not paper_id:
             raise gr.Error("Select a paper in the table or type its id.")
-        if not self.library.delete(paper_id):
+        with user_errors():
+            deleted = self.library.delete(paper_id)
+        if not deleted:
             raise gr.Error(f"No paper with id {paper_id!r}.")
         return f"Deleted {paper_id}."
 

@@ -177,3 +177,26 @@ def test_app_refuses_an_empty_password_and_accepts_what_the_loaders_read():
         app_module.parse_auth("user:")
     assert app_module.parse_auth("user:secret") == ("user", "secret") and app_module.parse_auth("") is None
     assert ".md" in app_module.UPLOAD_TYPES and ".bib" in app_module.UPLOAD_TYPES
+
+
+def test_the_app_never_shows_raw_exception_text(library, monkeypatch):
+    import gradio as gr
+
+    import app as app_module
+
+    handlers = app_module.App(library)
+    monkeypatch.setattr(library, "ingest", lambda *a, **k: (_ for _ in ()).throw(TypeError("'int' object is not iterable")))
+    with pytest.raises(gr.Error) as caught:
+        handlers.ingest(["/tmp/some-upload.jsonl"], True)
+    assert "not iterable" not in str(caught.value) and "TypeError" in str(caught.value)
+    monkeypatch.setattr(library, "ingest", lambda *a, **k: (_ for _ in ()).throw(InputError("bad record", "/tmp/x/up.jsonl", "line 2")))
+    with pytest.raises(gr.Error, match="up.jsonl: line 2: bad record"):
+        handlers.ingest(["/tmp/x/up.jsonl"], False)
+
+
+def test_uploads_are_removed_after_ingest(tmp_path, library):
+    import app as app_module
+
+    upload = write_jsonl(tmp_path / "upload.jsonl", GOOD[:1])
+    report = app_module.App(library).ingest([str(upload)], False)
+    assert "Added 1" in report and not upload.exists()
