@@ -25,7 +25,7 @@ import gradio as gr  # noqa: E402
 
 from rag import Answer, Library, RagError, Settings  # noqa: E402
 from rag.loaders import SUFFIXES  # noqa: E402
-from rag.settings import PACKAGE_ROOT  # noqa: E402
+from rag.settings import shipped  # noqa: E402
 
 EXAMPLES = [
     "Which paper uses k-means cross-attention for segmentation?",
@@ -304,7 +304,7 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     settings = Settings.from_env(store_dir=args.store, host=args.host, port=args.port, auth=args.auth)
     library = Library(settings=settings)
     if args.seeds:
-        print(library.ingest([PACKAGE_ROOT / "seeds"]))
+        print(library.ingest([shipped("seeds")]))
     # Load the model while the page opens, so the first question does not pay for it.
     threading.Thread(target=lambda: library.llm().count_tokens("warm-up"), daemon=True).start()
     auth = parse_auth(settings.auth)

@@ -79,9 +79,9 @@ DEMO_QUERIES = [
 
 def cmd_demo(args) -> int:
     """Ingest the bundled seed abstracts and show a few searches over them."""
-    from .settings import PACKAGE_ROOT
+    from .settings import shipped
 
-    args.paths, args.skip_bad = [str(PACKAGE_ROOT / "seeds")], False
+    args.paths, args.skip_bad = [str(shipped("seeds"))], False
     cmd_ingest(args)
     library = _library(args)
     print(f"store: {library.path}")

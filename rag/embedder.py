@@ -16,10 +16,10 @@ import numpy as np
 
 from .errors import EmbeddingError
 from .hashing import sha256_file
-from .settings import PACKAGE_ROOT
+from .settings import shipped
 
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-TOKENIZER_PATH = PACKAGE_ROOT / "models" / "minilm-tokenizer.json"
+TOKENIZER_PATH = shipped("models") / "minilm-tokenizer.json"
 
 
 class Embedder(Protocol):

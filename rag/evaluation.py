@@ -9,7 +9,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, RagError
 from .paper import make_paper
 from .verdict import baselines
 
@@ -252,7 +252,10 @@ def load_scitldr(path: str | Path, limit: int | None = None):
 
 def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
     """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines."""
-    from rouge_score import rouge_scorer
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as exc:
+        raise RagError("rag eval tldr needs the eval extra: pip install 'rag-abstracts[eval]'") from exc
 
     from .catalog import Catalog
     from .grounding import sentences

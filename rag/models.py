@@ -18,9 +18,10 @@ from platformdirs import user_cache_dir
 
 from .errors import ModelError
 from .hashing import sha256_file
-from .settings import PACKAGE_ROOT
+from .settings import shipped
 
-CATALOG_PATH = PACKAGE_ROOT / "models" / "catalog.json"
+MODELS_DIR = shipped("models")
+CATALOG_PATH = MODELS_DIR / "catalog.json"
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 
 
@@ -53,8 +54,8 @@ def resolve(model: str | None) -> tuple[ModelSpec, Path]:
     if model in specs:
         return specs[model], ensure_assembled(specs[model])
     path = Path(model).expanduser()
-    if not path.is_file() and (PACKAGE_ROOT / "models" / model).is_file():
-        path = PACKAGE_ROOT / "models" / model
+    if not path.is_file() and (MODELS_DIR / model).is_file():
+        path = MODELS_DIR / model
     if not path.is_file():
         raise ModelError(f"model {model!r} is neither a catalogue name ({', '.join(specs)}) nor a GGUF file")
     check_gguf(path)

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from platformdirs import user_data_dir
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def shipped(folder: str) -> Path:
+    """A top-level folder of the repository ("models", "seeds"). A wheel ships it inside the
+    package (rag/_models, pyproject.toml maps it), so an installed copy finds it anywhere; an
+    editable install or a checkout reads it beside the package."""
+    packaged = importlib.resources.files(__package__) / f"_{folder}"
+    return Path(str(packaged)) if packaged.is_dir() else _CHECKOUT / folder
 
 
 def _default_store_dir() -> Path:

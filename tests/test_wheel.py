@@ -1,0 +1,55 @@
+"""The package as a user installs it: a wheel built from the repository, installed into a fresh
+venv and used from a directory outside the checkout, finds its model catalogue, tokenizer and
+seed abstracts inside itself."""
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """A venv holding only the built wheel; its dependencies come from the test venv's
+    site-packages through a .pth line (no download, no editable finder)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp / "dist"), str(ROOT)], check=True, cwd=tmp)
+    wheel = next((tmp / "dist").glob("rag_abstracts-*.whl"))
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    (Path(site) / "test-venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    str(wheel)], check=True)
+    return venv
+
+
+def run(venv: Path, cwd: Path, *args: str) -> str:
+    done = subprocess.run([str(venv / "bin" / "rag"), "--store", str(cwd / "store"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_wheel_carries_models_and_seeds_and_works_outside_the_checkout(installed, tmp_path):
+    where = subprocess.run([str(installed / "bin" / "python"), "-c",
+                            "import rag, rag.models as m, rag.embedder as e; "
+                            "print(rag.__file__); print(m.CATALOG_PATH); print(e.TOKENIZER_PATH)"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.split()
+    assert all(str(installed) in path and str(ROOT) not in path for path in where), where
+    assert "qwen2.5-coder-0.5b-instruct-q4_k_m" in run(installed, tmp_path, "models", "list")
+    assert "added 21" in run(installed, tmp_path, "demo")  # the seeds shipped in the wheel
+    hits = json.loads(run(installed, tmp_path, "search", "k-means cross-attention", "--json"))
+    assert hits[0]["title"].startswith("kMaX-DeepLab")
+    answer = json.loads(run(installed, tmp_path, "ask", "Which paper uses k-means cross-attention?", "--json"))
+    assert not answer["abstained"] and "kMaX-DeepLab" in answer["citations"][0]["title"]
