@@ -23,7 +23,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by constru
 
 import gradio as gr  # noqa: E402
 
-from rag import Answer, Library, RagError, Settings  # noqa: E402
+from rag import Library, RagError, Settings  # noqa: E402
 from rag.loaders import SUFFIXES  # noqa: E402
 from rag.settings import shipped  # noqa: E402
 
@@ -105,13 +105,12 @@ class App:
             raise gr.Error("Type a question first.")
         text = ""
         with user_errors():
-            for item in self.library.ask_stream(message, history=chat_turns(history), k=int(k),
-                                                source=source or None, year=int(year) if year else None):
-                if isinstance(item, Answer):
-                    yield item.to_markdown(), item.sources_markdown()
-                else:
-                    text += item
-                    yield text, "_Checking the answer against its sources…_"
+            stream = self.library.ask_stream(message, history=chat_turns(history), k=int(k),
+                                             source=source or None, year=int(year) if year else None)
+            for piece in stream:
+                text += piece
+                yield text, "_Checking the answer against its sources…_"
+            yield stream.answer.to_markdown(), stream.answer.sources_markdown()
 
     def ask(self, question: str, k: int = 0) -> dict:
         """Answer a question from the abstracts: text, abstained flag, reason, citations, timings."""

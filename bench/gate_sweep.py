@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import Library  # noqa: E402
-from rag.evaluation import _refusal_kind, load_factoid, load_pubmedqa  # noqa: E402
+from rag.evaluation import load_factoid, load_pubmedqa  # noqa: E402
 from rag.grounding import gate  # noqa: E402
 from rag.qa import retrieval_query  # noqa: E402
 from rag.settings import Settings  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> dict:
                            **{f"{name}_passed": sum(v.passed for v in verdicts)
                               for name, verdicts in configured.items()}},
             "answerable_refused_because": Counter(
-                _refusal_kind("refused before generation: " + v.reason)
+                v.refusal.value
                 for name in ("pubmedqa_present", "factoid_answerable") for v in configured[name] if not v.passed),
             "seeds_refused": [q for (q, _, _), v in zip(sets["seeds"], configured["seeds"]) if not v.passed],
             "grid": grid}

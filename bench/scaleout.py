@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from latency import QUESTIONS  # noqa: E402
 from rag import Library, Settings  # noqa: E402
 from rag.evaluation import load_pubmedqa  # noqa: E402
-from rag.models import DEFAULT_MODEL, resolve  # noqa: E402
+from rag.models import resolve  # noqa: E402
 from servers import ChromaServer, LlamaServer, free_port  # noqa: E402
 
 PUBMEDQA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
@@ -96,7 +96,7 @@ def main() -> dict:
         seeded = Library(tmp / "seeds-store", embedder=embedder)
         seeded.ingest([ROOT / "seeds"])
         result["ask_in_process"] = ask_run(seeded)
-        spec, path = resolve(DEFAULT_MODEL)
+        spec, path = resolve(Settings().model)
         llama = LlamaServer(path, tmp / "llama.log", spec.chat_format).start()
         try:
             remote = Library(settings=Settings.from_env(store_dir=tmp / "seeds-store", llm_url=llama.url,

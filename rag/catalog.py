@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS summaries (
     key TEXT PRIMARY KEY, paper_id TEXT NOT NULL, text TEXT NOT NULL, grounded INTEGER NOT NULL,
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
 """
 
@@ -193,13 +192,6 @@ class Catalog:
     def cache_summary(self, key: str, paper_id: str, text: str, grounded: bool) -> None:
         self._run("INSERT OR REPLACE INTO summaries (key, paper_id, text, grounded) VALUES (?, ?, ?, ?)",
                   (key, paper_id, text, int(grounded)))
-
-    def get_meta(self, key: str) -> str | None:
-        rows = self._run("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._run("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def close(self) -> None:
         with self._lock:

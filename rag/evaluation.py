@@ -106,7 +106,8 @@ def write_details(path: str | Path, rows: list[tuple], present: set[str] | None 
             line = {"paper_id": item.paper_id, "question": item.question,
                     "expected": getattr(item, "decision", None) or getattr(item, "answers", None),
                     "verdict": answer.verdict, "verdict_scores": answer.verdict_scores,
-                    "abstained": answer.abstained, "reason": answer.reason, "text": answer.text,
+                    "abstained": answer.abstained, "refusal": answer.refusal and answer.refusal.value,
+                    "reason": answer.reason, "text": answer.text,
                     "cited": [c.paper_id for c in answer.citations], "timings": answer.timings}
             if present is not None:
                 line["present"] = item.paper_id in present
@@ -148,32 +149,13 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
     outcomes = dict(rows)
     refused_absent = sum(outcomes[i].abstained for i in absent)
     answered_present = sum(not outcomes[i].abstained for i in present)
-    gate_refusals = sum(outcomes[i].reason.startswith("refused before") for i in absent)
-    present_reasons = Counter(_refusal_kind(outcomes[i].reason) for i in present if outcomes[i].abstained)
+    gate_refusals = sum(outcomes[i].abstained and outcomes[i].refusal.before_generation for i in absent)
+    present_reasons = Counter(outcomes[i].refusal.value for i in present if outcomes[i].abstained)
     return {"data": str(data), "present_questions": len(present), "absent_questions": len(absent),
             "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
             "answer_rate_present": round(answered_present / len(present), 3) if present else 0.0,
             "absent_refused_by_gate": gate_refusals,
             "present_refused_because": dict(present_reasons.most_common())}
-
-
-_REFUSAL_KINDS = [("no abstract is close", "gate: low relevance"),
-                  ("abstracts never mention", "gate: names not found"),
-                  ("together", "gate: names not in one source"),
-                  ("not valid JSON", "model output invalid"),
-                  ("found no answer", "model refused"),
-                  ("does not answer", "withdrawn: not an answer"),
-                  ("no source supports", "withdrawn: no supporting source"),
-                  ("cited abstracts never mention", "withdrawn: names not in cited sources")]
-
-
-def _refusal_kind(reason: str) -> str:
-    """A refusal reason without its specifics, for counting."""
-    generated = not reason.startswith("refused before")
-    for needle, kind in _REFUSAL_KINDS:
-        if needle in reason and (generated == kind.startswith(("withdrawn", "model"))):
-            return kind
-    return reason
 
 
 @dataclass(frozen=True)

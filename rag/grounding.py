@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .answer import Refusal
+
 STOPWORDS = frozenset("""
 a about above after again all also am an and any are as at be because been being below between both
 but by can could did do does doing done during each few for from further had has have having how
@@ -88,10 +90,14 @@ def sentences(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class GateResult:
-    passed: bool
-    reason: str
+    refusal: Refusal | None  # None: the question may be answered
+    reason: str  # for display
     similarity: float
     coverage: float
+
+    @property
+    def passed(self) -> bool:
+        return self.refusal is None
 
 
 # How much term coverage counts next to similarity in the gate's relevance score. Each alone
@@ -137,24 +143,24 @@ def gate(question: str, passages: list[str], top_similarity: float | None, *,
     about a dataset it never mentions is not answered from another paper that does.
     """
     if not passages:
-        return GateResult(False, "no abstracts matched the question", 0.0, 0.0)
+        return GateResult(Refusal.NOTHING_RETRIEVED, "no abstracts matched the question", 0.0, 0.0)
     similarity = top_similarity or 0.0
     text = "\n".join(passages)
     names = specific_terms(question)
     covered = coverage(question, text)
     missing = sorted(t for t in names if not mentions(text, t))
     if missing:
-        return GateResult(False, f"the abstracts never mention {', '.join(missing)}", similarity, covered)
+        return GateResult(Refusal.NAMES_MISSING, f"the abstracts never mention {', '.join(missing)}", similarity, covered)
     if names and not any(all(mentions(p, t) for t in names) for p in passages):
-        return GateResult(False, f"no abstract mentions {', '.join(sorted(names))} together", similarity, covered)
+        return GateResult(Refusal.NAMES_APART, f"no abstract mentions {', '.join(sorted(names))} together", similarity, covered)
     # A question naming things (Monolith, GPT-4) that a source mentions is on topic even when the
     # small embedder does not know the names: then the question's terms decide.
     if names and covered >= min_coverage:
-        return GateResult(True, "", similarity, covered)
+        return GateResult(None, "", similarity, covered)
     if relevance(similarity, covered) < min_relevance:
-        return GateResult(False, f"no abstract is close to the question (similarity {similarity:.2f}, "
+        return GateResult(Refusal.LOW_RELEVANCE, f"no abstract is close to the question (similarity {similarity:.2f}, "
                                  f"{covered:.0%} of its terms)", similarity, covered)
-    return GateResult(True, "", similarity, covered)
+    return GateResult(None, "", similarity, covered)
 
 
 _HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|has|have|had|will|would)\b", re.I)
@@ -197,7 +203,8 @@ def best_sentence(claim: str, source_text: str) -> str:
 class CitationCheck:
     kept: list[int]  # 1-based source numbers that support the answer
     dropped: list[int]  # cited numbers that were out of range or unsupported
-    unsupported: str  # why the answer as a whole is unsupported; empty when it is supported
+    refusal: Refusal | None  # why the answer as a whole is withdrawn; None when it is supported
+    unsupported: str  # the same, for display; empty when it is supported
 
 
 def check_citations(answer: str, question: str, cited: list[int], sources: list[str], *,
@@ -216,15 +223,15 @@ def check_citations(answer: str, question: str, cited: list[int], sources: list[
         kept = [1 - neg_index] if best >= min_support else []
     dropped = [n for n in dict.fromkeys(cited) if n not in kept]
     if not kept:
-        return CitationCheck([], dropped, "no source supports the answer")
+        return CitationCheck([], dropped, Refusal.UNSUPPORTED, "no source supports the answer")
     cited_text = "\n".join(sources[n - 1] for n in kept)
     missing = sorted(t for t in specific_terms(answer) if not mentions(cited_text, t))
     if missing:
-        return CitationCheck(kept, dropped, f"the cited abstracts never mention {', '.join(missing)}")
+        return CitationCheck(kept, dropped, Refusal.NAMES_NOT_CITED, f"the cited abstracts never mention {', '.join(missing)}")
     wrong = miscounted(answer, question, [sources[n - 1] for n in kept])
     if wrong:
-        return CitationCheck(kept, dropped, f"the cited abstracts do not count {', '.join(wrong)}")
-    return CitationCheck(kept, dropped, "")
+        return CitationCheck(kept, dropped, Refusal.COUNT_MISMATCH, f"the cited abstracts do not count {', '.join(wrong)}")
+    return CitationCheck(kept, dropped, None, "")
 
 
 

@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 import time
-from typing import Iterable, Iterator, Literal, Sequence
+from typing import Iterable, Literal, Sequence
 
 from .catalog import Catalog
 from .chunking import Chunker
@@ -17,7 +17,9 @@ from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
 from .paper import Paper, check_size, paper_from_dict
-from .qa import Answer, Turn, answer_stream, retrieval_query
+from .answer import Answer, AnswerStream
+from .llm import LLM
+from .qa import Turn, answer_stream, retrieval_query
 from .retrieval import Hit, fuse
 from .summaries import Digest, Summary, summarize
 from .settings import Settings
@@ -124,7 +126,7 @@ class Library:
 
     # ----- generation -------------------------------------------------------------------------
 
-    def llm(self, model: str | None = None):
+    def llm(self, model: str | None = None) -> LLM:
         """The shared model for ``model`` (default: settings): the model server's when
         ``llm_url`` is set, else the in-process GGUF, loaded on first use."""
         s = self.settings
@@ -141,8 +143,8 @@ class Library:
 
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
                    source: str | None = None, year: int | None = None, model: str | None = None
-                   ) -> Iterator[str | Answer]:
-        """Answer text as it is generated, then the checked ``Answer`` as the last item.
+                   ) -> AnswerStream:
+        """The answer's text as it is generated; the stream's ``answer`` is the checked ``Answer``.
 
         A topic question ("what do these abstracts say about X?") gets a topic summary:
         one checked, cited point per relevant paper.
@@ -151,13 +153,14 @@ class Library:
         topic = topic_of(question)
         if topic:
             hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
-            return overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
-                                   self.settings, started, self.sentence_similarities)
+            return AnswerStream(overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
+                                                self.settings, started, self.sentence_similarities))
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
-        return answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
-                             history, started, resolved=query, focus=focus, similarities=self.sentence_similarities)
+        return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
+                                          history, started, resolved=query, focus=focus,
+                                          similarities=self.sentence_similarities))
 
     def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
                       ) -> tuple[list[Hit], str, str]:
@@ -198,9 +201,8 @@ class Library:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
 
     def ask(self, question: str, **kwargs) -> Answer:
-        """The checked answer: the last item of ``ask_stream``."""
-        *_, answer = self.ask_stream(question, **kwargs)
-        return answer
+        """The checked answer: ``ask_stream`` run to its end."""
+        return self.ask_stream(question, **kwargs).result()
 
     def summarize(self, paper_id: str, *, model: str | None = None) -> Summary:
         return summarize(self.get(paper_id), self.llm(model), self._catalog, self.settings.summary_max_tokens)

@@ -1,4 +1,5 @@
-"""The in-process language model: the only module that imports llama_cpp.
+"""The language-model interface (``LLM``) and the in-process model: the only module that
+imports llama_cpp.
 
 llama.cpp contexts are not thread-safe, so one shared instance per model file
 serves everyone under a lock. llama-cpp-python reuses the longest common prefix
@@ -17,7 +18,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Protocol
 
 from .errors import ModelError
 
@@ -72,6 +73,20 @@ class Choice:
     grammar: str
     scores: dict[str, float] = field(default_factory=dict)  # filled in: log-probability per word
     chosen: str | None = None  # filled in: the word decided
+
+
+class LLM(Protocol):
+    """What the pipeline needs of a language model: ``LocalLLM`` (llama.cpp in-process) and
+    ``remote.RemoteLLM`` (an OpenAI-compatible server) both provide it."""
+
+    name: str
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]: ...
+
+    def complete(self, messages: list[dict], **kwargs) -> str: ...
 
 
 def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:

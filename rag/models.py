@@ -14,15 +14,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_cache_dir
 
 from .errors import ModelError
 from .hashing import sha256_file
-from .settings import shipped
+from .settings import Settings, shipped
 
 MODELS_DIR = shipped("models")
 CATALOG_PATH = MODELS_DIR / "catalog.json"
-DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct-q4_k_m"
 
 
 @dataclass(frozen=True)
@@ -44,12 +42,11 @@ def catalog() -> dict[str, ModelSpec]:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("RAG_MODEL_CACHE") or user_cache_dir("rag-abstracts", appauthor=False)) / "models"
+    return Settings.from_env().model_cache_dir
 
 
-def resolve(model: str | None) -> tuple[ModelSpec, Path]:
+def resolve(model: str) -> tuple[ModelSpec, Path]:
     """The spec and a verified local file for a catalogue name, a path, or a file in ``models/``."""
-    model = model or DEFAULT_MODEL
     specs = catalog()
     if model in specs:
         return specs[model], ensure_assembled(specs[model])

@@ -5,74 +5,16 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import Callable, Generator, Sequence
 
 from . import prompts, verdict as verdicts
-from .llm import Choice
+from .answer import Answer, Citation, Refusal
+from .llm import LLM, Choice
 from .grounding import (best_sentence, check_citations, content_terms, gate, sentences, specific_terms,
                         without_instructions, wrong_answer_type)
 from .paper import Paper
 from .retrieval import Hit
-
-
-@dataclass(frozen=True)
-class Citation:
-    number: int  # the source's number in the prompt
-    paper_id: str
-    title: str
-    url: str
-    sentence: str  # the sentence of the abstract that best supports the answer
-    score: float  # the source's retrieval score
-
-
-@dataclass
-class Answer:
-    question: str
-    text: str
-    citations: list[Citation] = field(default_factory=list)
-    abstained: bool = False
-    reason: str = ""  # why it abstained, or which citations were dropped
-    verdict: str | None = None  # "yes", "no" or "maybe" for a yes/no question that was answered
-    # The model's log-probabilities of "Yes", "No" and "Maybe" opening the answer, which the
-    # verdict was decided from (empty when the model exposes no scores or the question is open).
-    verdict_scores: dict = field(default_factory=dict)
-    sources: list[Hit] = field(default_factory=list)
-    timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
-
-    def to_dict(self) -> dict:
-        from dataclasses import asdict
-
-        return asdict(self)
-
-    def to_markdown(self) -> str:
-        """The answer for a chat window: a refusal is marked as one, never dressed as an answer."""
-        if self.abstained:
-            return f"**No answer found.** {self.text}\n\n_{self.reason}_" if self.reason else \
-                f"**No answer found.** {self.text}"
-        text = self.text
-        if self.citations and "[" not in text:  # topic summaries already carry their markers
-            text = f"{text} " + "".join(f"[{c.number}]" for c in self.citations)
-        return f"{self.verdict_badge()} {text}" if self.verdict else text
-
-    def verdict_badge(self) -> str:
-        """The yes/no verdict as a label for the chat window ("" for open questions); a code span
-        renders as a pill in Markdown and survives the chat's HTML sanitising."""
-        if not self.verdict:
-            return ""
-        label = "Unclear" if self.verdict == "maybe" else self.verdict.capitalize()
-        return f"**Verdict:** `{label}` ·"
-
-    def sources_markdown(self) -> str:
-        """The citations as a sources panel: linked title, supporting sentence, retrieval score."""
-        if not self.citations:
-            searched = ", ".join(h.title for h in self.sources[:3])
-            return f"No sources cited. Searched: {searched}." if searched else "No sources cited."
-        lines = ["**Sources**", ""]
-        for c in self.citations:
-            title = f"[{c.title}]({c.url})" if c.url else c.title
-            lines += [f"{c.number}. {title} (retrieval score {c.score:.3f})  ", f"   > {c.sentence}", ""]
-        return "\n".join(lines)
+from .settings import Settings
 
 
 Turn = tuple[str, str]  # (question, answer text)
@@ -142,8 +84,9 @@ def parse_output(raw: str) -> tuple[str, list[int]] | None:
     return None
 
 
-def refusal(question: str, reason: str, hits: list[Hit], timings: dict) -> Answer:
-    return Answer(question, prompts.REFUSAL, abstained=True, reason=reason, sources=hits, timings=timings)
+def refusal(question: str, kind: Refusal, reason: str, hits: list[Hit], timings: dict) -> Answer:
+    return Answer(question=question, text=prompts.REFUSAL, refusal=kind, reason=reason, sources=hits,
+                  timings=timings)
 
 
 def is_refusal(text: str) -> bool:
@@ -165,8 +108,8 @@ def source_abstracts(hits: list[Hit], papers: dict[str, Paper]) -> tuple[list[st
     return [text for text, _ in cleaned], [n for n, (_, removed) in enumerate(cleaned, 1) if removed]
 
 
-def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings,
-                 count_tokens) -> list[tuple[str, str]]:
+def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings: Settings,
+                 count_tokens: Callable[[str], int]) -> list[tuple[str, str]]:
     """(title, text) per source: the best one (nearly) whole, the others trimmed to the sentences
     most relevant to ``focus``. The same hits and focus give the same text, token for token."""
     budgets = [settings.lead_source_tokens] + [settings.source_tokens] * (len(hits) - 1)
@@ -174,11 +117,14 @@ def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings,
             for h, a, budget in zip(hits, abstracts, budgets)]
 
 
-def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
+Similarities = Callable[[str, Sequence[str]], list[float]]
+
+
+def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm: LLM, settings: Settings,
                   history: Sequence[Turn] = (), started: float | None = None,
                   resolved: str | None = None, focus: str | None = None,
-                  similarities=None) -> Iterator[str | Answer]:
-    """Text pieces of the answer, then the checked ``Answer`` as the last item.
+                  similarities: Similarities | None = None) -> Generator[str, None, Answer]:
+    """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
     ``resolved`` is the question as searched (a follow-up joined to the question it follows):
     the gate judges that, so "which product has it landed in?" is judged with what "it" is.
@@ -197,8 +143,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
     if not gated.passed:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
-        yield refusal(question, f"refused before generation: {gated.reason}", hits, timings)
-        return
+        return refusal(question, gated.refusal, f"refused before generation: {gated.reason}", hits, timings)
     sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
@@ -223,7 +168,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm,
         answer.verdict_scores = {w: round(lp, 4) for w, lp in opening.scores.items()}
         if not answer.abstained:
             answer.verdict = opening.chosen.lower() if opening.chosen else verdicts.of_text(answer.text)
-    yield answer
+    return answer
 
 
 def complete_sentences(text: str) -> str:
@@ -237,7 +182,7 @@ def complete_sentences(text: str) -> str:
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
 
 
-def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings,
+def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str], settings: Settings,
                  timings: dict, partial: str = "") -> Answer:
     parsed, cut = parse_output(raw), ""
     finished = complete_sentences(partial) if parsed is None else ""
@@ -246,31 +191,31 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
         # sentences; with no citations left, the checks attribute them to a supporting source.
         parsed, cut = (finished, []), "answer cut at the token limit; kept its finished sentences"
     if parsed is None:
-        return refusal(question, "the model's output was not valid JSON", hits, timings)
+        return refusal(question, Refusal.INVALID_OUTPUT, "the model's output was not valid JSON", hits, timings)
     text, cited = parsed
     # Markers the model wrote into the text ("[1] kMaX-DeepLab ...") are citations, not claims.
     cited = cited + [int(n) for n in _MARKER.findall(text)]
     text = re.sub(r"\s{2,}", " ", _MARKER.sub("", text)).strip()
     if not text or is_refusal(text):
-        return refusal(question, "the model found no answer in the sources", hits, timings)
+        return refusal(question, Refusal.MODEL_DECLINED, "the model found no answer in the sources", hits, timings)
     # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can, when
     # it is the kind of thing asked for (a number to "how many", a name to "which method").
     if not prompts.is_yes_no(question):
         wrong = wrong_answer_type(question, text) or \
             ("" if content_terms(text) or specific_terms(text) else "it says nothing")
         if wrong:
-            return refusal(question, f"answer withdrawn: {text!r} does not answer the question ({wrong})",
-                           hits, timings)
+            return refusal(question, Refusal.NOT_AN_ANSWER,
+                           f"answer withdrawn: {text!r} does not answer the question ({wrong})", hits, timings)
     check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
-    if check.unsupported:
-        return refusal(question, f"answer withdrawn: {check.unsupported}", hits, timings)
+    if check.refusal:
+        return refusal(question, check.refusal, f"answer withdrawn: {check.unsupported}", hits, timings)
     citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
                           sentence=best_sentence(text + " " + question, abstracts[n - 1]), score=hits[n - 1].score)
                  for n in check.kept]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
     reason = "; ".join(r for r in (cut, dropped) if r)
-    return Answer(question, with_its_evidence(question, text, citations), citations=citations, reason=reason, sources=hits,
-                  timings=timings)
+    return Answer(question=question, text=with_its_evidence(question, text, citations), citations=citations,
+                  reason=reason, sources=hits, timings=timings)
 
 
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:

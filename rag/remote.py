@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from .errors import EmbeddingError, ModelError
+from .llm import Choice
 
 _INSTANCES: dict[tuple, "RemoteLLM"] = {}
 _INSTANCES_LOCK = threading.Lock()
@@ -41,7 +42,7 @@ def _describe(exc: Exception) -> str:
 
 
 class RemoteLLM:
-    """The same interface as ``LocalLLM`` (name, count_tokens, stream, complete), over HTTP."""
+    """The ``LLM`` protocol over HTTP."""
 
     def __init__(self, url: str, model: str, key: str = "", timeout: float = 60.0, retries: int = 2,
                  seed: int = 42):
@@ -64,7 +65,7 @@ class RemoteLLM:
         return math.ceil(len(text) / 3.5)
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False, choice=None) -> Iterator[str]:
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]:
         """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
         (``remember`` is for the in-process model's prompt cache; a server keeps its own. A
         ``choice`` needs the model's logits, which the chat API does not expose: it is left

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -73,6 +73,10 @@ class Settings:
     # Embedding model name sent to that server.
     embed_model: str = "default"
 
+    # Where models assembled from their PyPI parts (or downloaded on request) are kept: a per-user
+    # cache, outside the checkout and the venv, so a reinstall does not reassemble them.
+    model_cache_dir: Path = field(
+        default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models")
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
@@ -129,8 +133,9 @@ class Settings:
             if raw is not None:
                 values[f.name] = _coerce(f, raw)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        if "store_dir" in values:
-            values["store_dir"] = Path(values["store_dir"]).expanduser()
+        for key in ("store_dir", "model_cache_dir"):
+            if key in values:
+                values[key] = Path(values[key]).expanduser()
         return cls(**values)
 
 

@@ -9,10 +9,15 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from . import prompts
 from .grounding import content_terms, mentions, sentences, specific_terms, without_instructions
 from .paper import Paper
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+    from .llm import LLM
 
 MAX_WORDS = 30
 
@@ -59,7 +64,7 @@ def extractive_summary(paper: Paper) -> str:
     return clean_summary(best)
 
 
-def summarize(paper: Paper, llm, catalog, max_tokens: int) -> Summary:
+def summarize(paper: Paper, llm: LLM, catalog: Catalog, max_tokens: int) -> Summary:
     started = time.perf_counter()
     key = cache_key(paper, llm.name)
     hit = catalog.cached_summary(key)

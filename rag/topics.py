@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Iterator
+from typing import Generator
 
 from . import prompts
+from .answer import Answer, Citation, Refusal
 from .grounding import best_sentence, check_citations, content_terms, gate, without_instructions
 from .paper import Paper
-from .qa import Answer, Citation, refusal, trim_to_budget
+from .llm import LLM
+from .qa import Similarities, refusal, trim_to_budget
 from .retrieval import Hit
+from .settings import Settings
 from .summaries import clean_summary
 
 _TOPIC_QUESTION = re.compile(
@@ -35,13 +38,14 @@ def checked_point(point: str, topic: str, abstract: str, min_support: float) -> 
     """The model's point when the abstract supports it, else the abstract's best sentence on the topic."""
     # The same check as an answer citing one source; a point with no terms of its own says nothing.
     grounded = bool(content_terms(point)) and \
-        not check_citations(point, topic, [1], [abstract], min_support=min_support).unsupported
+        not check_citations(point, topic, [1], [abstract], min_support=min_support).refusal
     return (point, True) if grounded else (clean_summary(best_sentence(topic, abstract)), False)
 
 
-def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str, Paper], llm, settings,
-                    started: float | None = None, similarities=None) -> Iterator[str | Answer]:
-    """Checked points as lines ("- point [n]"), then the ``Answer`` with one citation per point."""
+def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str, Paper], llm: LLM,
+                    settings: Settings, started: float | None = None,
+                    similarities: Similarities | None = None) -> Generator[str, None, Answer]:
+    """Checked points as lines ("- point [n]"); returns the ``Answer`` with one citation per point."""
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     passages = [f"{h.title}\n{without_instructions(papers[h.paper_id].abstract)[0]}" for h in hits]
@@ -52,8 +56,7 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
     if not relevant:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
-        yield refusal(question, f"no retrieved abstract is about {topic!r}", hits, timings)
-        return
+        return refusal(question, Refusal.LOW_RELEVANCE, f"no retrieved abstract is about {topic!r}", hits, timings)
     lines, citations, replaced = [], [], []
     for number, hit in enumerate(relevant, 1):
         abstract = without_instructions(papers[hit.paper_id].abstract)[0]
@@ -68,9 +71,10 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
         timings.setdefault("first_token", round(time.perf_counter() - started, 3))
         yield ("\n" if lines else "") + line
         lines.append(line)
-        citations.append(Citation(number, hit.paper_id, hit.title, hit.url, best_sentence(point, abstract),
-                                  hit.score))
+        citations.append(Citation(number=number, paper_id=hit.paper_id, title=hit.title, url=hit.url,
+                                  sentence=best_sentence(point, abstract), score=hit.score))
     timings["total"] = round(time.perf_counter() - started, 3)
     reason = f"points {replaced} are quoted from the abstract: the model's sentence was unsupported" \
         if replaced else ""
-    yield Answer(question, "\n".join(lines), citations=citations, reason=reason, sources=relevant, timings=timings)
+    return Answer(question=question, text="\n".join(lines), citations=citations, reason=reason, sources=relevant,
+                  timings=timings)

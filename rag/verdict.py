@@ -15,7 +15,7 @@ import math
 import threading
 
 from . import prompts
-from .llm import Choice
+from .llm import LLM, Choice
 
 WORDS = ("Yes", "No", "Maybe")
 # What a "maybe" answer opens with: the reader learns the abstract is not conclusive, then the finding.
@@ -57,7 +57,7 @@ def content_free_messages() -> list[dict]:
             {"role": "user", "content": prompts.qa_user_message([("N/A", "N/A")], "N/A?", [], yes_no=True)}]
 
 
-def baseline(llm) -> dict[str, float] | None:
+def baseline(llm: LLM) -> dict[str, float] | None:
     """The model's content-free verdict probabilities, measured once per model (one short prompt);
     None for a model that exposes no scores."""
     with _BASELINES_LOCK:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from rag import Library, MiniLMEmbedder
+from rag import Library, MiniLMEmbedder, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -65,10 +65,10 @@ def chroma_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def llama_server(tmp_path_factory):
     """llama-cpp-python's OpenAI-compatible server serving the default GGUF."""
-    from rag.models import DEFAULT_MODEL, resolve
+    from rag.models import resolve
     from servers import LlamaServer
 
-    spec, path = resolve(DEFAULT_MODEL)
+    spec, path = resolve(Settings().model)
     server = LlamaServer(path, tmp_path_factory.mktemp("llama-server") / "server.log", spec.chat_format).start()
     yield server
     server.stop()

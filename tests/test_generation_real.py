@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from conftest import ROOT, SEEDS
-from rag import ModelError, prompts
-from rag.models import DEFAULT_MODEL, catalog, ensure_assembled, resolve
-from rag.qa import Answer
+from rag import ModelError, Settings, prompts
+from rag.models import catalog, ensure_assembled, resolve
+from rag import Answer
 
 pytestmark = pytest.mark.model
 KMAX_QUESTION = "Which paper uses k-means cross-attention for segmentation?"
@@ -27,9 +27,12 @@ def test_answer_cites_the_right_seed_paper(seeded):
 
 
 def test_stream_is_the_answer_text_then_the_answer(seeded):
-    items = list(seeded.ask_stream(KMAX_QUESTION))
-    *pieces, final = items
+    stream = seeded.ask_stream(KMAX_QUESTION)
+    assert stream.answer is None  # nothing is decided before the stream is read
+    pieces = list(stream)
+    final = stream.answer
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces) and len(pieces) > 1
+    assert list(stream) == [] and stream.answer is final  # a finished stream stays finished
     streamed = "".join(pieces).strip()
     # The answer is the streamed text; a bare name is then followed by the sentence supporting it.
     assert final.text == streamed or final.text.startswith(streamed.rstrip(".") + ": ")
@@ -93,8 +96,8 @@ def test_missing_and_non_gguf_model_files_give_clear_errors(tmp_path, seeded):
 
 
 def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAG_MODEL_CACHE", str(tmp_path))
-    spec = catalog()[DEFAULT_MODEL]
+    monkeypatch.setenv("RAG_MODEL_CACHE_DIR", str(tmp_path))
+    spec = catalog()[Settings().model]
     path = ensure_assembled(spec)
     with open(path, "r+b") as handle:  # same size, different bytes: only the hash can tell
         handle.seek(10_000_000)

@@ -101,7 +101,9 @@ class TestModelServer:
         return library
 
     def test_answer_through_the_server_cites_the_right_paper(self, remote):
-        *pieces, answer = list(remote.ask_stream(KMAX))
+        stream = remote.ask_stream(KMAX)
+        pieces = list(stream)
+        answer = stream.answer
         assert pieces and not answer.abstained, answer.reason
         assert "kMaX" in answer.text and answer.citations[0].title.startswith("kMaX-DeepLab")
         assert remote.llm().name.startswith("default@http://127.0.0.1")
@@ -118,9 +120,9 @@ class TestModelServer:
 
 @pytest.mark.model
 def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder):
-    from rag.models import DEFAULT_MODEL, resolve
+    from rag.models import resolve
 
-    spec, path = resolve(DEFAULT_MODEL)
+    spec, path = resolve(Settings().model)
     server = LlamaServer(path, tmp_path / "llama.log", spec.chat_format).start()
     try:
         library = Library(settings=settings(tmp_path, llm_url=server.url, llm_model="default", llm_timeout=20.0,
@@ -143,9 +145,9 @@ def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder
 
 @pytest.mark.model
 def test_embeddings_from_a_server_build_a_store_that_minilm_may_not_join(tmp_path, embedder):
-    from rag.models import DEFAULT_MODEL, resolve
+    from rag.models import resolve
 
-    spec, path = resolve(DEFAULT_MODEL)
+    spec, path = resolve(Settings().model)
     server = LlamaServer(path, tmp_path / "embed.log", spec.chat_format, embedding=True).start()
     try:
         s = settings(tmp_path, embed_url=server.url, embed_model="default")

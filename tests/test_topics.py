@@ -1,6 +1,6 @@
 """Topic summaries with a scripted fake model: routing, per-point checks, refusal."""
 
-from rag import prompts
+from rag import AnswerStream, Refusal, prompts
 from rag.paper import Paper
 from rag.retrieval import Hit
 from rag.settings import Settings
@@ -48,10 +48,10 @@ def test_unsupported_point_is_replaced_by_the_abstracts_own_sentence():
 
 def test_overview_cites_each_relevant_paper_once_and_skips_off_topic_ones():
     llm = ScriptedLLM(["DocTer extracts input constraints from API documentation to fuzz deep learning libraries."])
-    items = list(overview_stream("What do these abstracts say about fuzzing deep learning libraries?",
-                                 "fuzzing deep learning libraries", [hit(FUZZ, 0.7), hit(SEG, 0.1)],
-                                 {"p1": FUZZ, "p2": SEG}, llm, Settings()))
-    *pieces, answer = items
+    stream = AnswerStream(overview_stream("What do these abstracts say about fuzzing deep learning libraries?",
+                                          "fuzzing deep learning libraries", [hit(FUZZ, 0.7), hit(SEG, 0.1)],
+                                          {"p1": FUZZ, "p2": SEG}, llm, Settings()))
+    pieces, answer = list(stream), stream.answer
     assert not answer.abstained
     assert [c.paper_id for c in answer.citations] == ["p1"]
     assert answer.text == "".join(pieces) == \
@@ -60,6 +60,6 @@ def test_overview_cites_each_relevant_paper_once_and_skips_off_topic_ones():
 
 
 def test_overview_with_no_relevant_paper_is_the_refusal():
-    *_, answer = overview_stream("What do these abstracts say about cooking pasta?", "cooking pasta",
-                                 [hit(FUZZ, 0.1)], {"p1": FUZZ}, ScriptedLLM([]), Settings())
-    assert answer.abstained and answer.text == prompts.REFUSAL and answer.citations == []
+    answer = AnswerStream(overview_stream("What do these abstracts say about cooking pasta?", "cooking pasta",
+                                          [hit(FUZZ, 0.1)], {"p1": FUZZ}, ScriptedLLM([]), Settings())).result()
+    assert answer.refusal is Refusal.LOW_RELEVANCE and answer.text == prompts.REFUSAL and answer.citations == []

@@ -3,6 +3,7 @@ venv and used from a directory outside the checkout, finds its model catalogue, 
 seed abstracts inside itself."""
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -20,8 +21,13 @@ def installed(tmp_path_factory) -> Path:
     """A venv holding only the built wheel; its dependencies come from the test venv's
     site-packages through a .pth line (no download, no editable finder)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    source = tmp / "source"  # a copy, so the build leaves nothing in the checkout (and nothing stale gets in)
+    for folder in ("rag", "models", "seeds"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.gguf"))
+    for file in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / file, source / file)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "-w", str(tmp / "dist"), str(ROOT)], check=True, cwd=tmp)
+                    "-w", str(tmp / "dist"), str(source)], check=True, cwd=tmp)
     wheel = next((tmp / "dist").glob("rag_abstracts-*.whl"))
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)

@@ -1,0 +1,123 @@
+"""The answer contract: what a question gets back, and the stream it arrives in.
+
+Refusals are typed (``Refusal``), set where the decision is made; the human ``reason`` is for
+display only, never parsed. A stream yields text pieces and exposes the checked ``Answer`` as
+``.answer`` once it is exhausted, in the style of simonw/llm's ``Response``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Generator, Iterator
+
+from .retrieval import Hit
+
+
+class Refusal(str, Enum):
+    """Why no answer was given."""
+
+    # The gate, before generation.
+    NOTHING_RETRIEVED = "gate: nothing retrieved"
+    NAMES_MISSING = "gate: names not found"
+    NAMES_APART = "gate: names not in one source"
+    LOW_RELEVANCE = "gate: low relevance"
+    # The model.
+    MODEL_DECLINED = "model declined"
+    INVALID_OUTPUT = "model output invalid"
+    # The checks, after generation: the answer was withdrawn.
+    UNSUPPORTED = "withdrawn: no supporting source"
+    NAMES_NOT_CITED = "withdrawn: names not in cited sources"
+    NOT_AN_ANSWER = "withdrawn: not an answer"
+    COUNT_MISMATCH = "withdrawn: count mismatch"
+
+    @property
+    def before_generation(self) -> bool:
+        return self.value.startswith("gate")
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.value.startswith("withdrawn")
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int  # the source's number in the prompt
+    paper_id: str
+    title: str
+    url: str
+    sentence: str  # the sentence of the abstract that best supports the answer
+    score: float  # the source's retrieval score
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    refusal: Refusal | None = None  # why there is no answer; None when there is one
+    reason: str = ""  # for display: why it was refused, or which citations were dropped
+    verdict: str | None = None  # "yes", "no" or "maybe" for a yes/no question that was answered
+    # The model's log-probabilities of "Yes", "No" and "Maybe" opening the answer, which the
+    # verdict was decided from (empty when the model exposes no scores or the question is open).
+    verdict_scores: dict = field(default_factory=dict)
+    sources: list[Hit] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
+
+    @property
+    def abstained(self) -> bool:
+        return self.refusal is not None
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["refusal"] = self.refusal.value if self.refusal else None
+        data["abstained"] = self.abstained
+        return data
+
+    def to_markdown(self) -> str:
+        """The answer for a chat window: a refusal is marked as one, never dressed as an answer."""
+        if self.abstained:
+            return f"**No answer found.** {self.text}\n\n_{self.reason}_" if self.reason else \
+                f"**No answer found.** {self.text}"
+        text = self.text
+        if self.citations and "[" not in text:  # topic summaries already carry their markers
+            text = f"{text} " + "".join(f"[{c.number}]" for c in self.citations)
+        return f"{self.verdict_badge()} {text}" if self.verdict else text
+
+    def verdict_badge(self) -> str:
+        """The yes/no verdict as a label for the chat window ("" for open questions); a code span
+        renders as a pill in Markdown and survives the chat's HTML sanitising."""
+        if not self.verdict:
+            return ""
+        label = "Unclear" if self.verdict == "maybe" else self.verdict.capitalize()
+        return f"**Verdict:** `{label}` ·"
+
+    def sources_markdown(self) -> str:
+        """The citations as a sources panel: linked title, supporting sentence, retrieval score."""
+        if not self.citations:
+            searched = ", ".join(h.title for h in self.sources[:3])
+            return f"No sources cited. Searched: {searched}." if searched else "No sources cited."
+        lines = ["**Sources**", ""]
+        for c in self.citations:
+            title = f"[{c.title}]({c.url})" if c.url else c.title
+            lines += [f"{c.number}. {title} (retrieval score {c.score:.3f})  ", f"   > {c.sentence}", ""]
+        return "\n".join(lines)
+
+
+class AnswerStream:
+    """The answer's text pieces as they are generated; ``answer`` is the checked ``Answer`` once
+    the pieces are exhausted (``result()`` exhausts them). The pipeline's generators yield the
+    pieces and return the ``Answer``."""
+
+    def __init__(self, pieces: Generator[str, None, Answer]):
+        self._pieces = pieces
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self.answer is None:  # a second loop over a finished stream yields nothing
+            self.answer = yield from self._pieces
+
+    def result(self) -> Answer:
+        for _ in self:
+            pass
+        return self.answer
