@@ -54,11 +54,12 @@ _AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could",
 
 
 def is_yes_no(question: str) -> bool:
-    """Whether the question's last clause opens with an auxiliary ("Biliary atresia: should all
-    patients undergo surgery?", "Is it safe?")."""
-    clause = re.split(r"[:;,.]\s+", question.strip())[-1]
-    first = clause.split(maxsplit=1)[0].lower() if clause else ""
-    return first in _AUXILIARIES
+    """Whether the question's last sentence or clause opens with an auxiliary ("Biliary atresia:
+    should all patients undergo surgery?", "In children, is it safe?", "Are sighted, low-vision and
+    blind pedestrians accurate?")."""
+    sentence = re.split(r"[:;.]\s+", question.strip())[-1]
+    clause = re.split(r",\s+", sentence)[-1]
+    return any(part.split(maxsplit=1)[0].lower() in _AUXILIARIES for part in (sentence, clause) if part.strip())
 
 
 TOPIC_SYSTEM = "You say in one sentence what one research abstract says about a given topic."

@@ -176,6 +176,8 @@ def test_yes_no_questions_are_recognised_by_their_last_clause():
     assert prompts.is_yes_no("Is it safe?")
     assert prompts.is_yes_no("Biliary atresia: should all patients undergo a portoenterostomy?")
     assert prompts.is_yes_no("Assessment of stenosis before surgery. Is it always necessary?")
+    assert prompts.is_yes_no("In children with asthma, does inhaled budesonide reduce admissions?")
+    assert prompts.is_yes_no("Are normally sighted, visually impaired, and blind pedestrians accurate?")
     assert not prompts.is_yes_no("Which optimizer trains BERT?")
 
 
