@@ -108,31 +108,43 @@ def consistent(store: Path) -> dict:
 
 
 def kills(count: int, papers: int, seed: int = 0) -> dict:
+    """Every round rewrites all abstracts (a revision mark), so each ingest has the whole store to
+    update (delete old chunks, write new) and is killed somewhere inside that; the last round
+    runs to the end. Afterwards every paper must hold the last revision, whole, exactly once."""
     rows = [json.loads(line) for line in open(ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl")][:papers]
     folder = Path(tempfile.mkdtemp(prefix="rag-kill-"))
-    data = folder / "papers.jsonl"
-    data.write_text("".join(json.dumps({"id": f"pmid:{r['pmid']}", "title": f"PubMed {r['pmid']}",
-                                        "abstract": r["abstract"]}) + "\n" for r in rows))
     store, rng, done = folder / "store", random.Random(seed), 0
-    command = [sys.executable, "-m", "rag", "--store", str(store), "ingest", str(data)]
+
+    def revision(number: int) -> Path:
+        data = folder / f"papers-{number}.jsonl"
+        data.write_text("".join(json.dumps({"id": f"pmid:{r['pmid']}", "title": f"PubMed {r['pmid']}",
+                                            "abstract": f"{r['abstract']} (Revision {number}.)"}) + "\n"
+                                for r in rows))
+        return data
+
+    def command(data: Path, target: Path = store) -> list[str]:
+        return [sys.executable, "-m", "rag", "--store", str(target), "ingest", str(data)]
+
     # How long a whole ingest takes on this machine now, so the kills land all through one.
     started = time.perf_counter()
-    subprocess.run([*command[:4], str(folder / "timing-store"), *command[5:]], cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(command(revision(0), folder / "timing-store"), cwd=ROOT, check=True, capture_output=True)
     whole = time.perf_counter() - started
-    stored_at_kills = []
-    for _ in range(count):
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.2, 1.0) * whole)
+    subprocess.run(command(revision(0)), cwd=ROOT, check=True, capture_output=True)
+    for number in range(1, count + 1):
+        process = subprocess.Popen(command(revision(number)), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.15, 0.9) * whole)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
             done += 1
         process.wait()
-        stored_at_kills.append(consistent(store)["papers"])
-    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    final = subprocess.run(command(revision(count + 1)), cwd=ROOT, capture_output=True, text=True)
     state = consistent(store)
-    return {"kills": done, "whole_ingest_s": round(whole, 1), "papers_stored_after_each_kill": stored_at_kills,
-            "final_ingest": final.stdout.strip(), **state, "papers_missing": papers - state["papers"]}
+    library = Library(store)
+    stale = sum(not p.abstract.endswith(f"(Revision {count + 1}.)") for p in library.papers())
+    library.close()
+    return {"kills": done, "whole_ingest_s": round(whole, 1), "final_ingest": final.stdout.strip(), **state,
+            "papers_missing": papers - state["papers"], "papers_not_at_last_revision": stale}
 
 
 def main() -> dict:
