@@ -277,6 +277,13 @@ def wrong_answer_type(question: str, answer: str) -> str:
     authority from the question's words; it has to be an answer of the asked type."""
     if _ASKS_NUMBER.search(question) and not _NUMBER_WORDS.search(answer):
         return "the question asks for a number and the answer gives none"
-    if _ASKS_NAME.search(question) and not specific_terms(answer) and len(content_terms(answer)) < 3:
+    if _ASKS_NAME.search(question) and not _names_something(answer) and len(content_terms(answer)) < 3:
         return "the question asks which one and the answer names nothing"
     return ""
+
+
+def _names_something(answer: str) -> bool:
+    """A name anywhere in a short answer, its first word included: a bare "Gaggle" or "Y-net"
+    opens its sentence, where ``specific_terms`` does not count a capital. Yes/no is no name."""
+    tokens = [w for w in words(answer) if w.lower() not in {"yes", "no", "maybe"}]
+    return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens)

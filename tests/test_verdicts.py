@@ -67,6 +67,10 @@ def test_answer_type_must_match_the_question():
     assert not wrong_answer_type("How many bugs did DocTer find?", "DocTer found 94 bugs.")
     assert wrong_answer_type("Which paper uses k-means cross-attention?", "it does")
     assert not wrong_answer_type("Which paper uses k-means cross-attention?", "kMaX-DeepLab")
+    # A bare name opens its sentence, where a capital alone does not mark a name elsewhere.
+    assert not wrong_answer_type("Which paper proposes visual analytics for model space navigation?", "Gaggle")
+    assert not wrong_answer_type("Which paper proposes a physics-constrained approach?", "Y-net")
+    assert wrong_answer_type("Which paper proposes visual analytics for model space navigation?", "Yes")
     assert not wrong_answer_type("Why does it work?", "because clustering is cheap")
 
 
