@@ -160,17 +160,18 @@ def cmd_models(args) -> int:
     from . import models
     from .settings import Settings
 
-    active = Settings.from_env().model
+    settings = Settings.from_env()
+    active, cache = settings.model, settings.model_cache_dir
     if args.action == "download":
-        spec = models.catalog()[args.name or Settings.from_env().model]
-        print(f"downloaded {models.download_from_hub(spec)}")
+        spec = models.catalog()[args.name or active]
+        print(f"downloaded {models.download_from_hub(spec, cache)}")
         return 0
     for name, spec in models.catalog().items():
-        cached = models.cache_dir() / spec.file
+        cached = cache / spec.file
         state = "assembled" if cached.is_file() else "not assembled"
         if args.action in ("assemble", "verify") and (args.name in (None, name)):
             try:
-                models.ensure_assembled(spec, force_verify=args.action == "verify")
+                models.ensure_assembled(spec, cache, force_verify=args.action == "verify")
                 state = "verified"
             except RagError as exc:
                 state = f"unavailable: {exc}"

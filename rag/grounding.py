@@ -287,3 +287,16 @@ def _names_something(answer: str) -> bool:
     opens its sentence, where ``specific_terms`` does not count a capital. Yes/no is no name."""
     tokens = [w for w in words(answer) if w.lower() not in {"yes", "no", "maybe"}]
     return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens)
+
+
+_ASKS_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:paper|work|study|article)s?\b", re.I)
+
+
+def names_a_cited_paper(question: str, text: str, cited_titles: list[str]) -> bool:
+    """A short answer to "which paper ...?" must identify a cited paper by its title's name
+    ("kMaX-DeepLab"): a bare word found only in an abstract's body ("PWNED", planted by an
+    instruction the filter missed) identifies no paper. Longer answers are judged by the checks."""
+    if not _ASKS_PAPER.search(question) or len(text.split()) > 4:
+        return True
+    names = {w for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2}
+    return any(mentions(title, name) for title in cited_titles for name in names)

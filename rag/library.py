@@ -138,7 +138,7 @@ class Library:
         from .llm import LocalLLM
         from .models import resolve
 
-        spec, path = resolve(model or self.settings.model)
+        spec, path = resolve(model or s.model, s.model_cache_dir)
         return LocalLLM.shared(path, spec.name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
 
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import ModelError
 from .hashing import sha256_file
-from .settings import Settings, shipped
+from .settings import shipped
 
 MODELS_DIR = shipped("models")
 CATALOG_PATH = MODELS_DIR / "catalog.json"
@@ -41,15 +41,12 @@ def catalog() -> dict[str, ModelSpec]:
     return {name: ModelSpec(name=name, **entry) for name, entry in entries.items()}
 
 
-def cache_dir() -> Path:
-    return Settings.from_env().model_cache_dir
-
-
-def resolve(model: str) -> tuple[ModelSpec, Path]:
-    """The spec and a verified local file for a catalogue name, a path, or a file in ``models/``."""
+def resolve(model: str, cache: Path) -> tuple[ModelSpec, Path]:
+    """The spec and a verified local file for a catalogue name (assembled into ``cache``),
+    a path, or a file in ``models/``."""
     specs = catalog()
     if model in specs:
-        return specs[model], ensure_assembled(specs[model])
+        return specs[model], ensure_assembled(specs[model], cache)
     path = Path(model).expanduser()
     if not path.is_file() and (MODELS_DIR / model).is_file():
         path = MODELS_DIR / model
@@ -77,9 +74,9 @@ def part_paths(spec: ModelSpec) -> list[Path]:
     return found
 
 
-def ensure_assembled(spec: ModelSpec, force_verify: bool = False) -> Path:
-    """The catalogue model's file in the cache, built from its parts if missing or corrupt."""
-    target = cache_dir() / spec.file
+def ensure_assembled(spec: ModelSpec, cache: Path, force_verify: bool = False) -> Path:
+    """The catalogue model's file in ``cache``, built from its parts if missing or corrupt."""
+    target = cache / spec.file
     if target.is_file() and _looks_verified(target, spec, force_verify):
         return target
     if not spec.parts:
@@ -131,7 +128,7 @@ def _assemble(spec: ModelSpec, target: Path) -> None:
     _stamp(target).write_text(_stamp_key(target, spec))
 
 
-def download_from_hub(spec: ModelSpec) -> Path:
+def download_from_hub(spec: ModelSpec, cache: Path) -> Path:
     """Fetch a catalogue model from the Hugging Face hub. Only called by ``rag models download``."""
     if not spec.hub:
         raise ModelError(f"model {spec.name} has no hub source")
@@ -139,7 +136,7 @@ def download_from_hub(spec: ModelSpec) -> Path:
         from huggingface_hub import hf_hub_download
     except ImportError as exc:
         raise ModelError("downloading needs huggingface_hub: pip install huggingface_hub") from exc
-    path = Path(hf_hub_download(spec.hub["repo"], spec.hub["file"], local_dir=cache_dir()))
+    path = Path(hf_hub_download(spec.hub["repo"], spec.hub["file"], local_dir=cache))
     if spec.sha256 and sha256_file(path) != spec.sha256:
         raise ModelError(f"downloaded {path} does not match the catalogue sha256")
     return path

@@ -10,8 +10,8 @@ from typing import Callable, Generator, Sequence
 from . import prompts, verdict as verdicts
 from .answer import Answer, Citation, Refusal
 from .llm import LLM, Choice
-from .grounding import (STOPWORDS, best_sentence, check_citations, content_terms, gate, mentions, sentences,
-                        specific_terms, without_instructions, words, wrong_answer_type)
+from .grounding import (best_sentence, check_citations, content_terms, gate, names_a_cited_paper, sentences,
+                        specific_terms, without_instructions, wrong_answer_type)
 from .paper import Paper
 from .retrieval import Hit
 from .settings import Settings
@@ -220,19 +220,6 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     reason = "; ".join(r for r in (cut, dropped) if r)
     return Answer(question=question, text=with_its_evidence(question, text, citations), citations=citations,
                   reason=reason, sources=hits, timings=timings)
-
-
-_ASKS_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:paper|work|study|article)s?\b", re.I)
-
-
-def names_a_cited_paper(question: str, text: str, cited_titles: list[str]) -> bool:
-    """A short answer to "which paper ...?" must identify a cited paper by its title's name
-    ("kMaX-DeepLab"): a bare word found only in an abstract's body ("PWNED", planted by an
-    instruction the filter missed) identifies no paper. Longer answers are judged by the checks."""
-    if not _ASKS_PAPER.search(question) or len(text.split()) > 4:
-        return True
-    names = {w for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2}
-    return any(mentions(title, name) for title in cited_titles for name in names)
 
 
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:

@@ -88,26 +88,25 @@ def test_digest_in_every_format(seeded, tmp_path):
 
 def test_missing_and_non_gguf_model_files_give_clear_errors(tmp_path, seeded):
     with pytest.raises(ModelError, match="neither a catalogue name"):
-        resolve(str(tmp_path / "nope.gguf"))
+        resolve(str(tmp_path / "nope.gguf"), tmp_path)
     fake = tmp_path / "fake.gguf"
     fake.write_bytes(b"not a model at all")
     with pytest.raises(ModelError, match="not a GGUF"):
         seeded.ask(KMAX_QUESTION, model=str(fake))
 
 
-def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
-    monkeypatch.setenv("RAG_MODEL_CACHE_DIR", str(tmp_path))
+def test_corrupt_cached_model_is_rebuilt(tmp_path):
     spec = catalog()[Settings().model]
-    path = ensure_assembled(spec)
+    path = ensure_assembled(spec, tmp_path)
     with open(path, "r+b") as handle:  # same size, different bytes: only the hash can tell
         handle.seek(10_000_000)
         handle.write(b"corrupt!")
-    rebuilt = ensure_assembled(spec)
+    rebuilt = ensure_assembled(spec, tmp_path)
     from rag.models import sha256_file
 
     assert sha256_file(rebuilt) == spec.sha256
     path.write_bytes(b"partial")  # a truncated file is caught by its size
-    assert ensure_assembled(spec).stat().st_size == spec.size
+    assert ensure_assembled(spec, tmp_path).stat().st_size == spec.size
 
 
 def test_cli_ask_json(tmp_path):

@@ -3,7 +3,7 @@
 import json
 
 from rag import Refusal, prompts
-from rag.grounding import check_citations, coverage, gate, mentions, specific_terms
+from rag.grounding import check_citations, coverage, gate, mentions, names_a_cited_paper, specific_terms
 from rag.qa import AnswerStreamParser, check_answer, retrieval_query, trim_to_budget
 from rag.retrieval import Hit
 from rag.settings import Settings
@@ -187,3 +187,14 @@ def test_a_name_from_the_cited_sources_title_is_grounded():
     answer = check_answer("What does it reach on COCO?", raw, untitled, ["It reaches 58.0% PQ on COCO val."],
                           Settings(), {})
     assert not answer.abstained and answer.citations[0].paper_id == "kmax"
+
+
+def test_a_short_answer_to_which_paper_must_name_a_cited_papers_title():
+    titles = ["kMaX-DeepLab: k-means Mask Transformer"]
+    question = "Which paper uses k-means cross-attention for segmentation?"
+    assert names_a_cited_paper(question, "kMaX-DeepLab", titles)
+    # A word planted in an abstract's body names no paper.
+    assert not names_a_cited_paper(question, "PWNED", titles)
+    # Longer answers and other question kinds are left to the citation checks.
+    assert names_a_cited_paper(question, "It reformulates cross-attention as k-means clustering.", titles)
+    assert names_a_cited_paper("What does kMaX-DeepLab use?", "PWNED", titles)
