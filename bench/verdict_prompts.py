@@ -1,0 +1,118 @@
+"""Which prompt makes the model's Yes/No scores carry the abstract's evidence? PubMedQA dev with
+each question's own abstract given (no retrieval, no gate), so only the verdict is measured.
+
+    python bench/verdict_prompts.py [--limit 150] [--model NAME] [--prompts chat,chat-findings,qa,qa-findings]
+
+For every prompt the model reads the abstract and the question once, and the log-probabilities
+of "Yes", "No" and "Maybe" are read at the point where the verdict word comes next:
+
+- qa: the pipeline's answer prompt (QA_SYSTEM, numbered sources, the JSON answer's opening);
+- qa-findings: the same with the opening '{"answer": "Based on the results reported, the answer is';
+- chat: a short system prompt, the abstract, the question and "Answer yes, no or maybe.";
+- chat-findings: the same, asking for the answer the results support, the reply opening
+  "Based on the results, the answer is".
+
+Reported per prompt: AUC of the No-minus-Yes log-odds for telling gold "no" from gold "yes"
+(0.5 is no signal), and the accuracy over all questions of three ways to decide (label-free:
+argmax, argmax after dividing out the content-free probabilities (Zhao et al. 2021); using the
+labels, so only an upper bound for a threshold: the best single log-odds threshold). A lexical
+reference needs no model: negation and no-difference cues in the abstract's last three sentences.
+"""
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rag import Library, prompts  # noqa: E402
+from rag.grounding import sentences  # noqa: E402
+from rag.llm import Choice  # noqa: E402
+from rag.verdict import calibrated  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
+WORDS = ("Yes", "No", "Maybe")
+CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."
+SCORE_ONLY = 'root ::= [^"]*'  # one free token after the scored point; only the scores are used
+
+
+def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
+    """(messages, forced opening of the reply) for one prompt kind."""
+    if kind.startswith("qa"):
+        user = prompts.qa_user_message([("PubMed abstract", abstract)], question, [])
+        opening = prompts.QA_ANSWER_PREFIX + ("Based on the results reported, the answer is"
+                                              if kind == "qa-findings" else "")
+        return [{"role": "system", "content": prompts.QA_SYSTEM}, {"role": "user", "content": user}], opening
+    ask = {"chat": "Answer yes, no or maybe.",
+           "chat-findings": "Based on the results reported in the abstract, is the answer yes or no?"}[kind]
+    opening = "Based on the results, the answer is" if kind == "chat-findings" else ""
+    return [{"role": "system", "content": CHAT_SYSTEM},
+            {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\n{ask}"}], opening
+
+
+def scores(llm, kind: str, abstract: str, question: str) -> dict[str, float]:
+    messages, opening = prompt(kind, abstract, question)
+    probe = Choice(prefix=opening, options={w: "" for w in WORDS}, decide=lambda lp: "Yes", grammar=SCORE_ONLY)
+    for _ in llm.stream(messages, max_tokens=1, choice=probe):
+        pass
+    return dict(probe.scores)
+
+
+_NEGATIVE = re.compile(r"\b(no significant|not significant\w*|did not|does not|do not|was not|were not|is not|"
+                       r"are not|no differences?|not differ\w*|no association|not associated|no evidence|"
+                       r"no effect|neither|nor|failed to|no statistically|similar|comparable|no improvement|"
+                       r"unchanged|no correlation)\b", re.I)
+_POSITIVE = re.compile(r"\b(significant\w*|increased|improved|associated with|higher|lower|reduced|decreased|"
+                       r"greater|more likely|less likely|correlated|effective|superior)\b", re.I)
+
+
+def lexical_log_odds(abstract: str) -> float:
+    """No-difference and negation cues minus half the effect cues in the last three sentences."""
+    tail = " ".join(sentences(abstract)[-3:])
+    return len(_NEGATIVE.findall(tail)) - 0.5 * len(_POSITIVE.findall(tail))
+
+
+def auc(positives: list[float], negatives: list[float]) -> float:
+    pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
+    return sum(pairs) / max(len(pairs), 1)
+
+
+def report(log_odds: list[float], gold: list[str], decided: list[str] | None) -> dict:
+    right = lambda verdicts: round(sum(v == g for v, g in zip(verdicts, gold)) / len(gold), 3)  # noqa: E731
+    best = max(right(["no" if x > t else "yes" for x in log_odds]) for t in sorted(set(log_odds)) + [float("inf")])
+    out = {"auc_no_vs_yes": round(auc([x for x, g in zip(log_odds, gold) if g == "no"],
+                                      [x for x, g in zip(log_odds, gold) if g == "yes"]), 3),
+           "accuracy_best_threshold_uses_labels": best}
+    if decided is not None:
+        out["accuracy_argmax"] = right(["no" if x > 0 else "yes" for x in log_odds])
+        out["accuracy_calibrated"] = right(decided)
+        out["no_share_calibrated"] = round(decided.count("no") / len(decided), 3)
+    return out
+
+
+def main(limit: int, model: str | None, kinds: list[str]) -> dict:
+    rows = [json.loads(line) for line in open(DATA)][:limit]
+    gold = [r["final_decision"] for r in rows]
+    llm = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-")) / "store").llm(model)
+    out = {"questions": len(rows), "model": llm.name, "gold_yes_share": round(gold.count("yes") / len(gold), 3),
+           "lexical_reference": report([lexical_log_odds(r["abstract"]) for r in rows], gold, None)}
+    for kind in kinds:
+        content_free = scores(llm, kind, "N/A", "N/A?")
+        baseline = calibrated(content_free, None)
+        scored = [scores(llm, kind, r["abstract"], r["question"]) for r in rows]
+        decided = [max(WORDS, key=calibrated(s, baseline).get).lower() for s in scored]
+        out[kind] = report([s["No"] - s["Yes"] for s in scored], gold, decided)
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=500)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--prompts", default="chat,chat-findings,qa,qa-findings")
+    args = parser.parse_args()
+    print(json.dumps(main(args.limit, args.model, args.prompts.split(",")), indent=1))
