@@ -9,8 +9,8 @@ of "Yes", "No" and "Maybe" are read at the point where the verdict word comes ne
 - qa: the pipeline's answer prompt (QA_SYSTEM, numbered sources, the JSON answer's opening);
 - qa-findings: the same with the opening '{"answer": "Based on the results reported, the answer is';
 - chat: a short system prompt, the abstract, the question and "Answer yes, no or maybe.";
-- chat-findings: the same, asking for the answer the results support, the reply opening
-  "Based on the results, the answer is".
+- chat-findings: the verdict model's prompt (``prompts.verdict_messages``, ``RAG_VERDICT_MODEL``):
+  asks for the answer the results support, the reply opening "Based on the results, the answer is".
 
 Reported per prompt: AUC of the No-minus-Yes log-odds for telling gold "no" from gold "yes"
 (0.5 is no signal), and the accuracy over all questions of three ways to decide (label-free:
@@ -36,7 +36,7 @@ from rag.verdict import calibrated  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
 WORDS = ("Yes", "No", "Maybe")
-CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."
+CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."  # the `chat` prompt only
 SCORE_ONLY = 'root ::= [^"]*'  # one free token after the scored point; only the scores are used
 
 
@@ -47,11 +47,10 @@ def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
         opening = prompts.QA_ANSWER_PREFIX + ("Based on the results reported, the answer is"
                                               if kind == "qa-findings" else "")
         return [{"role": "system", "content": prompts.QA_SYSTEM}, {"role": "user", "content": user}], opening
-    ask = {"chat": "Answer yes, no or maybe.",
-           "chat-findings": "Based on the results reported in the abstract, is the answer yes or no?"}[kind]
-    opening = "Based on the results, the answer is" if kind == "chat-findings" else ""
+    if kind == "chat-findings":
+        return prompts.verdict_messages(abstract, question), prompts.VERDICT_OPENING
     return [{"role": "system", "content": CHAT_SYSTEM},
-            {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\n{ask}"}], opening
+            {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\nAnswer yes, no or maybe."}], ""
 
 
 def scores(llm, kind: str, abstract: str, question: str) -> dict[str, float]:

@@ -158,9 +158,10 @@ class Library:
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
+        verdict_llm = self.llm(self.settings.verdict_model) if self.settings.verdict_model else None
         return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
                                           history, started, resolved=query, focus=focus,
-                                          similarities=self.sentence_similarities))
+                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm))
 
     def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
                       ) -> tuple[list[Hit], str, str]:

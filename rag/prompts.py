@@ -48,6 +48,19 @@ def qa_user_message(sources: list[tuple[str, str]], question: str, history: list
     return "\n\n".join(lines)
 
 
+# A yes/no verdict can be asked for on its own, apart from the answer: under the answer prompt
+# (JSON, citation rules) the models' Yes/No scores carry no evidence, while this short prompt
+# about what the results support separates gold "no" from "yes" (bench/verdict_prompts.py).
+VERDICT_SYSTEM = "You answer questions about a research study from its abstract."
+VERDICT_OPENING = "Based on the results, the answer is"
+
+
+def verdict_messages(abstract: str, question: str) -> list[dict]:
+    return [{"role": "system", "content": VERDICT_SYSTEM},
+            {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\n"
+                                        "Based on the results reported in the abstract, is the answer yes or no?"}]
+
+
 YES_NO_HINT = "Start the answer with Yes, No or Maybe, then say why."
 _AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "will",
                 "would", "has", "have", "had", "may", "might", "must")

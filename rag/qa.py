@@ -123,7 +123,8 @@ Similarities = Callable[[str, Sequence[str]], list[float]]
 def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm: LLM, settings: Settings,
                   history: Sequence[Turn] = (), started: float | None = None,
                   resolved: str | None = None, focus: str | None = None,
-                  similarities: Similarities | None = None) -> Generator[str, None, Answer]:
+                  similarities: Similarities | None = None, verdict_llm: LLM | None = None
+                  ) -> Generator[str, None, Answer]:
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
     ``resolved`` is the question as searched (a follow-up joined to the question it follows):
@@ -132,6 +133,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
     that keeps the previous turn's sources keeps their text too, so the prompt prefix is reused.
     ``similarities(query, texts)`` gives each source's best sentence similarity to the query
     (``Library.sentence_similarities``); without it the retrieved chunks' similarity is used.
+    ``verdict_llm`` decides a yes/no verdict with its own prompt (``answer_opening``).
     """
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
@@ -149,9 +151,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
     yes_no = prompts.is_yes_no(question)
-    # The JSON opening is forced rather than generated; a yes/no question's verdict is decided there.
-    opening = verdicts.choice(verdicts.baseline(llm)) if yes_no else \
-        Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
+    opening, decided_scores = answer_opening(question, abstracts[0], llm, verdict_llm, timings)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
                             remember=True, choice=opening):
@@ -165,10 +165,27 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
         note = f"sentences addressed to the reader were left out of sources {flagged}"
         answer.reason = "; ".join(r for r in (answer.reason, note) if r)
     if yes_no:
-        answer.verdict_scores = {w: round(lp, 4) for w, lp in opening.scores.items()}
+        answer.verdict_scores = {w: round(lp, 4) for w, lp in (decided_scores or opening.scores).items()}
         if not answer.abstained:
             answer.verdict = opening.chosen.lower() if opening.chosen else verdicts.of_text(answer.text)
     return answer
+
+
+def answer_opening(question: str, lead_abstract: str, llm: LLM, verdict_llm: LLM | None,
+                   timings: dict) -> tuple[Choice, dict[str, float]]:
+    """The answer's JSON opening, forced rather than generated, and the verdict model's scores
+    ({} when it is not used). A yes/no question's verdict is part of the opening: decided by
+    ``verdict_llm`` asked only what the lead source's results support, when one is given and
+    exposes scores, else from the answer model's calibrated scores at that point."""
+    if not prompts.is_yes_no(question):
+        return Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR), {}
+    if verdict_llm is not None:
+        started = time.perf_counter()
+        word, scores = verdicts.from_results(verdict_llm, question, lead_abstract)
+        timings["verdict"] = round(time.perf_counter() - started, 3)
+        if word:
+            return verdicts.forced(word), scores
+    return verdicts.choice(verdicts.baseline(llm)), {}
 
 
 def complete_sentences(text: str) -> str:

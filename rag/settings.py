@@ -79,6 +79,12 @@ class Settings:
         default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models")
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    # Model that decides yes/no verdicts with its own short prompt over the lead source (a catalogue
+    # name or path, like `model`); empty: the answer model's calibrated first-word scores. Under a
+    # results-focused prompt the 1.5B's scores separate gold no from yes (AUC 0.83 on 150 PubMedQA
+    # questions), the 0.5B's barely (0.70, and its argmax is below the majority); it costs a second
+    # prompt evaluation, so it is off until measured through the whole pipeline.
+    verdict_model: str = ""
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
     # Fixed sampling seed so the same question gives the same answer.

@@ -24,6 +24,8 @@ UNCLEAR = "The abstract does not state a clear yes or no:"
 # that asks for the finding makes it go on to the result that decides the question.
 _OPENINGS = {"Yes": "Yes. The abstract reports that", "No": "No. The abstract reports that", "Maybe": UNCLEAR}
 
+_ANY_TEXT = 'root ::= [^"]*'  # the one token generated after a verdict probe is not used
+
 _BASELINES: dict[str, dict[str, float] | None] = {}  # model name -> content-free probabilities
 _BASELINES_LOCK = threading.Lock()
 
@@ -79,6 +81,23 @@ def choice(base: dict[str, float] | None) -> Choice:
     """The in-generation choice of the answer's opening word for a yes/no question."""
     return Choice(prefix=prompts.QA_ANSWER_PREFIX, options=dict(_OPENINGS),
                   decide=lambda log_probs: decide(log_probs, base), grammar=prompts.QA_CONTINUATION_GRAMMAR)
+
+
+def from_results(llm: LLM, question: str, abstract: str) -> tuple[str | None, dict[str, float]]:
+    """The verdict ``llm`` gives when asked only what the abstract's results support, as its most
+    probable word (no calibration: the prompt, not a correction of the scores, is what carries
+    the evidence), and the scores; (None, {}) from a model that exposes no scores."""
+    probe = Choice(prefix=prompts.VERDICT_OPENING, options={w: "" for w in WORDS},
+                   decide=lambda log_probs: max(log_probs, key=log_probs.get), grammar=_ANY_TEXT)
+    for _ in llm.stream(prompts.verdict_messages(abstract, question), max_tokens=1, choice=probe):
+        pass
+    return probe.chosen, dict(probe.scores)
+
+
+def forced(word: str) -> Choice:
+    """The answer's opening for a verdict decided beforehand."""
+    return Choice(prefix=prompts.QA_ANSWER_PREFIX, options={word: _OPENINGS[word]}, decide=lambda _: word,
+                  grammar=prompts.QA_CONTINUATION_GRAMMAR)
 
 
 def of_text(text: str) -> str | None:

@@ -168,3 +168,17 @@ def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monke
     restored.clear()  # the shared model may hold states from other tests; only the follow-up counts
     seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
     assert len(restored) == 1 and restored[0] > 300  # the system prompt and the kMaX source block
+
+
+def test_a_verdict_model_decides_the_yes_no_opening(tmp_path, embedder):
+    # The default model stands in for the verdict model: the path is what is tested, not its accuracy.
+    from rag import Library, verdict
+
+    library = Library(tmp_path / "store", embedder=embedder, settings=Settings(verdict_model=Settings().model))
+    library.ingest([SEEDS / "digest-2023-03-11.txt"])
+    answer = library.ask("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
+    library.close()
+    assert answer.timings["verdict"] > 0 and set(answer.verdict_scores) == set(verdict.WORDS)
+    decided = max(answer.verdict_scores, key=answer.verdict_scores.get).lower()
+    if not answer.abstained:
+        assert answer.verdict == decided == verdict.of_text(answer.text)

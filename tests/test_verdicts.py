@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from rag import Refusal, verdict
+from rag import Refusal, prompts, verdict
 from rag.grounding import addresses_reader, check_citations, without_instructions, wrong_answer_type
-from rag.qa import check_answer
+from rag.qa import answer_opening, check_answer
 from rag.retrieval import Hit
 from rag.settings import Settings
 
@@ -115,3 +115,42 @@ def test_a_bare_answer_to_which_paper_must_name_a_cited_paper():
     named = check_answer(question, json.dumps({"answer": "kMaX-DeepLab", "citations": [1]}), kmax, [KMAX],
                          Settings(), {})
     assert not named.abstained and named.citations[0].paper_id == "kmax"
+
+
+class ScoringLLM:
+    """A fake model that scores a choice's words as scripted and records the prompts it reads."""
+
+    def __init__(self, name, scores):
+        self.name, self.scores, self.prompts = name, scores, []
+
+    def stream(self, messages, *, max_tokens, json_schema=None, temperature=0.0, remember=False, choice=None):
+        self.prompts.append(messages)
+        if choice is not None:
+            if choice.options and self.scores:
+                choice.scores = {w: self.scores[w] for w in choice.options}
+                choice.chosen = choice.decide(dict(choice.scores))
+            yield choice.prefix + choice.options.get(choice.chosen, "")
+
+
+def test_a_verdict_model_decides_from_its_own_results_prompt_without_calibration():
+    verdict_llm = ScoringLLM("verdict", {"Yes": -1.2, "No": -0.4, "Maybe": -9.0})
+    word, scores = verdict.from_results(verdict_llm, "Does X reduce Y?", KMAX)
+    assert word == "No" and scores == {"Yes": -1.2, "No": -0.4, "Maybe": -9.0}
+    system, user = verdict_llm.prompts[0]
+    assert system["content"] == prompts.VERDICT_SYSTEM and KMAX in user["content"] and "Does X reduce Y?" in user["content"]
+    assert verdict.from_results(ScoringLLM("remote", {}), "Does X reduce Y?", KMAX) == (None, {})
+
+
+def test_the_answer_opening_carries_the_verdict_models_word():
+    timings = {}
+    answer_llm = ScoringLLM("answer", {"Yes": -0.1, "No": -3.0, "Maybe": -5.0})
+    verdict_llm = ScoringLLM("verdict", {"Yes": -2.0, "No": -0.2, "Maybe": -9.0})
+    opening, scores = answer_opening("Does X reduce Y?", KMAX, answer_llm, verdict_llm, timings)
+    assert list(opening.options) == ["No"] and opening.options["No"].startswith("No.")
+    assert scores["No"] == -0.2 and "verdict" in timings
+    # Not a yes/no question: no verdict, and the verdict model is not asked.
+    opening, scores = answer_opening("Which dataset does X use?", KMAX, answer_llm, verdict_llm, {})
+    assert opening.options == {} and scores == {} and len(verdict_llm.prompts) == 1
+    # A verdict model without scores leaves the verdict to the answer model's calibrated scores.
+    opening, scores = answer_opening("Does X reduce Y?", KMAX, answer_llm, ScoringLLM("remote", {}), {})
+    assert set(opening.options) == set(verdict.WORDS) and scores == {}
