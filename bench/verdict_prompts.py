@@ -31,13 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library, prompts  # noqa: E402
 from rag.grounding import sentences  # noqa: E402
-from rag.llm import Choice  # noqa: E402
-from rag.verdict import calibrated  # noqa: E402
+from rag.verdict import WORDS, calibrated, scored  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
-WORDS = ("Yes", "No", "Maybe")
 CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."  # the `chat` prompt only
-SCORE_ONLY = 'root ::= [^"]*'  # one free token after the scored point; only the scores are used
 
 
 def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
@@ -54,11 +51,7 @@ def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
 
 
 def scores(llm, kind: str, abstract: str, question: str) -> dict[str, float]:
-    messages, opening = prompt(kind, abstract, question)
-    probe = Choice(prefix=opening, options={w: "" for w in WORDS}, decide=lambda lp: "Yes", grammar=SCORE_ONLY)
-    for _ in llm.stream(messages, max_tokens=1, choice=probe):
-        pass
-    return dict(probe.scores)
+    return scored(llm, *prompt(kind, abstract, question))[1]
 
 
 _NEGATIVE = re.compile(r"\b(no significant|not significant\w*|did not|does not|do not|was not|were not|is not|"
@@ -102,9 +95,9 @@ def main(limit: int, model: str | None, kinds: list[str]) -> dict:
     for kind in kinds:
         content_free = scores(llm, kind, "N/A", "N/A?")
         baseline = calibrated(content_free, None)
-        scored = [scores(llm, kind, r["abstract"], r["question"]) for r in rows]
-        decided = [max(WORDS, key=calibrated(s, baseline).get).lower() for s in scored]
-        out[kind] = report([s["No"] - s["Yes"] for s in scored], gold, decided)
+        per_question = [scores(llm, kind, r["abstract"], r["question"]) for r in rows]
+        decided = [max(WORDS, key=calibrated(s, baseline).get).lower() for s in per_question]
+        out[kind] = report([s["No"] - s["Yes"] for s in per_question], gold, decided)
     return out
 
 

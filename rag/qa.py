@@ -224,12 +224,12 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
             return refusal(question, Refusal.NOT_AN_ANSWER,
                            f"answer withdrawn: {text!r} does not answer the question ({wrong})", hits, timings)
     check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
-    if not check.refusal and not names_a_cited_paper(question, text, [hits[n - 1].title for n in check.kept]):
+    if check.refusal:
+        return refusal(question, check.refusal, f"answer withdrawn: {check.unsupported}", hits, timings)
+    if not names_a_cited_paper(question, text, [hits[n - 1].title for n in check.kept]):
         return refusal(question, Refusal.NOT_AN_ANSWER,
                        f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
                        hits, timings)
-    if check.refusal:
-        return refusal(question, check.refusal, f"answer withdrawn: {check.unsupported}", hits, timings)
     citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
                           sentence=best_sentence(text + " " + question, abstracts[n - 1]), score=hits[n - 1].score)
                  for n in check.kept]

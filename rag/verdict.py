@@ -83,15 +83,21 @@ def choice(base: dict[str, float] | None) -> Choice:
                   decide=lambda log_probs: decide(log_probs, base), grammar=prompts.QA_CONTINUATION_GRAMMAR)
 
 
+def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, dict[str, float]]:
+    """The most probable of the verdict words where the reply ``opening`` ends, and their
+    log-probabilities; (None, {}) from a model that exposes no scores."""
+    probe = Choice(prefix=opening, options={w: "" for w in WORDS},
+                   decide=lambda log_probs: max(log_probs, key=log_probs.get), grammar=_ANY_TEXT)
+    for _ in llm.stream(messages, max_tokens=1, choice=probe):
+        pass
+    return probe.chosen, dict(probe.scores)
+
+
 def from_results(llm: LLM, question: str, abstract: str) -> tuple[str | None, dict[str, float]]:
     """The verdict ``llm`` gives when asked only what the abstract's results support, as its most
     probable word (no calibration: the prompt, not a correction of the scores, is what carries
-    the evidence), and the scores; (None, {}) from a model that exposes no scores."""
-    probe = Choice(prefix=prompts.VERDICT_OPENING, options={w: "" for w in WORDS},
-                   decide=lambda log_probs: max(log_probs, key=log_probs.get), grammar=_ANY_TEXT)
-    for _ in llm.stream(prompts.verdict_messages(abstract, question), max_tokens=1, choice=probe):
-        pass
-    return probe.chosen, dict(probe.scores)
+    the evidence), and the scores."""
+    return scored(llm, prompts.verdict_messages(abstract, question), prompts.VERDICT_OPENING)
 
 
 def forced(word: str) -> Choice:
