@@ -24,7 +24,10 @@ based new novel work also one two three first second however thus therefore amon
 versus vs does did
 """.split())
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]*[A-Za-z0-9]|[A-Za-z]|\d+(?:\.\d+)?%?")
+# A word's hyphens are single ("HIV-related"); a double one is a dash between words
+# ("Trendelenburg--a disaster"). A decimal may drop its leading zero ("P < .05").
+_WORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]|[A-Za-z]|\d+(?:\.\d+)?%?|(?<![\w.])\.\d+%?")
+_NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)%?")
 _SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$")
 
 
@@ -51,14 +54,21 @@ def specific_terms(text: str) -> set[str]:
     case ("Does Molecular Genotype Provide Useful Information ...?"), where capitals say nothing."""
     found = set()
     for sentence in sentences(text):
+        shouted = _is_all_capitals(words(sentence))
         for clause in re.split(r":\s+", sentence):  # a subtitle after a colon starts with a capital
             tokens = words(clause)
             title_case = _is_title_case(tokens)
             for i, w in enumerate(tokens):
-                if _SPECIFIC.match(w) or re.fullmatch(r"\d+(?:\.\d+)?%?", w) or \
+                if (_SPECIFIC.match(w) and not (shouted and w.isalpha())) or _NUMBER.fullmatch(w) or \
                         (i > 0 and w[0].isupper() and not title_case):
                     found.add(w)
     return {w.lower() for w in found if w.lower() not in STOPWORDS}
+
+
+def _is_all_capitals(tokens: list[str]) -> bool:
+    """A title in capitals ("PREVALENCE OF THE STREPTOCOCUS AGALACTIAE ..."): its words are not acronyms."""
+    longer = [w for w in tokens if len(w) >= 4 and w.isalpha()]
+    return len(longer) >= 3 and all(w.isupper() for w in longer)
 
 
 def _is_title_case(tokens: list[str]) -> bool:
@@ -68,8 +78,12 @@ def _is_title_case(tokens: list[str]) -> bool:
     return capitalised >= 2 and capitalised >= 0.6 * len(longer)
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", text.lower())
+def _as_written(term: str) -> re.Pattern:
+    """``term`` as whole words of a text, however spaced or hyphenated ("256 KB" ~ "256KB",
+    "HIV-related" ~ "HIV related"), with a plural ending allowed, but never inside another word:
+    "ICU" is not in "music use", nor "LoRA" in "QLoRA"."""
+    chars = re.sub(r"[^a-z0-9]+", "", term.lower())
+    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, chars)) + r"(?:e?s)?(?![a-z0-9])")
 
 
 def mentions(text: str, term: str) -> bool:
@@ -77,11 +91,68 @@ def mentions(text: str, term: str) -> bool:
     a hyphenated word is also mentioned when each of its parts is ("HIV-related": "HIV", "related"),
     but not a versioned name ("GPT-4" is not "GPT" and some "4")."""
     if re.fullmatch(r"[\d.]+%?", term):
-        return re.search(rf"(?<![\d.]){re.escape(term.rstrip('%'))}(?![\d])", text) is not None
-    if _squash(term) in _squash(text):
+        # "0.05" and ".05" are one number; "10.05" is another.
+        digits = re.sub(r"^0+(?=\.)", "", term.rstrip("%"))
+        return re.search(rf"(?<![\d.])0*{re.escape(digits)}(?![\d])", text) is not None
+    if _as_written(term).search(text.lower()) or spelled_out(text, term):
         return True
     parts = [p for p in term.split("-") if p]
     return len(parts) > 1 and all(p.isalpha() for p in parts) and all(mentions(text, p) for p in parts)
+
+
+_LINKING = frozenset("of and for the in on to with".split())
+
+
+def spelled_out(text: str, acronym: str) -> bool:
+    """Whether ``text`` writes out ``acronym`` in full: consecutive content words whose initials
+    spell it ("health maintenance organization" for HMO, "chronic low back pain" for CLBP); a
+    linking word in between may count ("quality of life", QOL) or not ("intensive care unit",
+    "intensive care of the unit"). Only short, letter-only terms; a two-letter one only from
+    capitalised words ("United Kingdom"), since any two adjacent words spell some pair of letters."""
+    letters = acronym.lower()
+    if not (2 <= len(letters) <= 5 and letters.isalpha()):
+        return False
+    tokens = re.findall(r"[A-Za-z]+", text)
+    content = [len(w) >= 3 and w.lower() not in STOPWORDS and (len(letters) > 2 or w[0].isupper()) for w in tokens]
+
+    def spells(i: int, matched: int) -> bool:
+        if matched == len(letters):
+            return True
+        if i >= len(tokens):
+            return False
+        initial_fits = tokens[i][0].lower() == letters[matched]
+        linking = tokens[i].lower() in _LINKING
+        return (initial_fits and (content[i] or linking) and spells(i + 1, matched + 1)) or \
+            (linking and spells(i + 1, matched))
+
+    return any(content[i] and tokens[i][0].lower() == letters[0] and spells(i + 1, 1) for i in range(len(tokens)))
+    tokens = re.findall(r"[A-Za-z]+", text)
+    usable = [len(w) >= 3 and w.lower() not in STOPWORDS and (len(letters) > 2 or w[0].isupper()) for w in tokens]
+    for start in range(len(tokens)):
+        matched, i = 0, start
+        while matched < len(letters) and i < len(tokens):
+            if usable[i] and tokens[i][0].lower() == letters[matched]:
+                matched += 1
+            elif matched == 0 or tokens[i].lower() not in _LINKING:
+                break
+            i += 1
+        if matched == len(letters):
+            return True
+    return False
+    tokens = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    for start, word in enumerate(tokens):
+        if word[0] != letters[0] or word in _LINKING:
+            continue
+        matched, i = 1, start + 1
+        while matched < len(letters) and i < len(tokens):
+            if tokens[i][0] == letters[matched] and tokens[i] not in _LINKING:
+                matched += 1
+            elif tokens[i] not in _LINKING:
+                break
+            i += 1
+        if matched == len(letters):
+            return True
+    return False
 
 
 def sentences(text: str) -> list[str]:

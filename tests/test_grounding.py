@@ -22,6 +22,32 @@ def test_specific_terms_and_mentions():
     assert not mentions("GPT-3 on 4 GPUs", "GPT-4")  # a versioned name is not its parts
 
 
+def test_a_decimal_without_its_leading_zero_is_the_same_number():
+    assert specific_terms("The difference was significant (P < .05).") == {"p", ".05"}
+    assert mentions("significant at P<0.05 in", ".05") and mentions("P < .05", "0.05")
+    assert not mentions("a ratio of 10.05", ".05") and not mentions("a ratio of 0.055", "0.05")
+
+
+def test_an_acronym_is_mentioned_by_its_spelled_out_words():
+    assert mentions("women in a health maintenance organization", "HMO")
+    assert mentions("pain in the intensive care unit", "ICU")  # a linking word may be skipped
+    assert mentions("their quality of life improved", "QOL")  # or counted
+    assert mentions("doctors in the United Kingdom", "UK")
+    assert not mentions("a hot meal only", "HMO")  # "only" is no content word
+    assert not mentions("the united kingdom", "UK")  # two letters need capitalised words
+    assert not mentions("intensive care was given", "ICU")
+
+
+def test_a_name_is_mentioned_only_as_whole_words():
+    assert mentions("fine-tuned with LoRA adapters", "lora") and mentions("two Transformers", "transformer")
+    assert not mentions("fine-tuned with QLoRA", "LoRA")
+    assert not mentions("patients listened to music use daily", "ICU")
+
+
+def test_words_split_at_a_double_hyphen_dash():
+    assert specific_terms("Is the Lloyd-Davies position with Trendelenburg--a disaster?") == {"lloyd-davies", "trendelenburg"}
+
+
 def test_capitals_in_title_case_questions_are_not_names():
     title_case = "Does Molecular Genotype Provide Useful Information in the Management of Thyroid Cancers?"
     assert specific_terms(title_case) == set()
@@ -29,6 +55,8 @@ def test_capitals_in_title_case_questions_are_not_names():
     assert specific_terms("What is the capital of France?") == {"france"}
     # A subtitle after a colon starts with a capital that names nothing; its acronyms still count.
     assert specific_terms("Myelopathy with HTLV-I infection: Variant form of HAM?") == {"htlv-i", "ham"}
+    # A title in capitals names nothing by its capitals; its numbers still count.
+    assert specific_terms("PREVALENCE OF GROUP B STREPTOCOCCUS IN 370 PREGNANT WOMEN: IS CULTURE NEEDED?") == {"370"}
 
 
 def test_gate_refuses_off_topic_and_unknown_names():
