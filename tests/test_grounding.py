@@ -105,6 +105,11 @@ def test_invalid_and_unsupported_citations_are_dropped():
 def test_answer_with_unsupported_number_is_withdrawn():
     check = check_citations("LAMB trains BERT in 12 minutes.", "How fast?", [2], [KMAX, LAMB], min_support=0.5)
     assert check.refusal is Refusal.NAMES_NOT_CITED and "12" in check.unsupported
+    raw = json.dumps({"answer": "LAMB trains BERT in 12 minutes.", "citations": [2]})
+    answer = check_answer("How fast does LAMB train BERT?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    # The reader is told what was withdrawn and why; the answer text is the refusal sentence.
+    assert answer.text == prompts.REFUSAL
+    assert "LAMB trains BERT in 12 minutes." in answer.reason and "never mention 12" in answer.reason
 
 
 def hits():
