@@ -104,12 +104,15 @@ class App:
         if not message.strip():
             raise gr.Error("Type a question first.")
         text = ""
+        # Each stage is shown as it starts, so the wait before the first token is never a blank box.
+        yield "_Searching the abstracts…_", "_Searching the abstracts…_"
         with user_errors():
             stream = self.library.ask_stream(message, history=chat_turns(history), k=int(k),
                                              source=source or None, year=int(year) if year else None)
+            yield "_Reading the abstracts…_", stream.reading_markdown()
             for piece in stream:
                 text += piece
-                yield text, "_Checking the answer against its sources…_"
+                yield text, "_Answering; the answer is checked against its sources when it ends…_"
             yield stream.answer.to_markdown(), stream.answer.sources_markdown()
 
     def ask(self, question: str, k: int = 0) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Generator, Iterator
+from typing import Generator, Iterator, Sequence
 
 from .retrieval import Hit
 
@@ -109,9 +109,18 @@ class AnswerStream:
     the pieces are exhausted (``result()`` exhausts them). The pipeline's generators yield the
     pieces and return the ``Answer``."""
 
-    def __init__(self, pieces: Generator[str, None, Answer]):
+    def __init__(self, pieces: Generator[str, None, Answer], sources: Sequence[Hit] = ()):
         self._pieces = pieces
+        self.sources = list(sources)  # retrieved before the first piece: shown while the model reads
         self.answer: Answer | None = None
+
+    def reading_markdown(self) -> str:
+        """What the model is reading before it answers, for a panel that would otherwise be blank."""
+        if not self.sources:
+            return "_No abstracts matched the question._"
+        lines = [f"**Reading {len(self.sources)} abstract{'s' if len(self.sources) > 1 else ''}…**", ""]
+        lines += [f"{n}. {h.title}" for n, h in enumerate(self.sources, 1)]
+        return "\n".join(lines)
 
     def __iter__(self) -> Iterator[str]:
         if self.answer is None:  # a second loop over a finished stream yields nothing

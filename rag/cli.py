@@ -104,6 +104,9 @@ def cmd_ask(args) -> int:
     stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
                                        model=args.model)
     streamed = ""
+    # What the model reads is known before it answers: shown at once, on stderr (stdout is the answer).
+    print(f"reading: {'; '.join(f'[{n}] {h.title}' for n, h in enumerate(stream.sources, 1)) or 'nothing matched'}",
+          file=sys.stderr, flush=True)
     # With --json, stdout is the JSON alone: the answer streams to stderr meanwhile, so a slow
     # machine shows progress instead of silence.
     out = sys.stderr if args.json else sys.stdout

@@ -154,14 +154,14 @@ class Library:
         if topic:
             hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
             return AnswerStream(overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
-                                                self.settings, started, self.sentence_similarities))
+                                                self.settings, started, self.sentence_similarities), hits)
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
         verdict_llm = self.llm(self.settings.verdict_model) if self.settings.verdict_model else None
         return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
                                           history, started, resolved=query, focus=focus,
-                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm))
+                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm), hits)
 
     def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
                       ) -> tuple[list[Hit], str, str]:

@@ -118,6 +118,8 @@ def test_cli_ask_json(tmp_path):
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["abstained"] is False and answer["citations"][0]["title"].startswith("kMaX")
+    # What the model reads is printed before the answer streams (both on stderr with --json).
+    assert "reading: [1] kMaX" in result.stderr
     digest = run("digest", "--limit", "2", "--format", "html", "-o", str(tmp_path / "d.html"))
     assert digest.returncode == 0 and (tmp_path / "d.html").read_text().count("<tr>") == 2
 
