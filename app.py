@@ -34,6 +34,9 @@ EXAMPLES = [
     "What memory budget does on-device training target?",
 ]
 UPLOAD_TYPES = sorted(SUFFIXES)  # whatever the loaders read, and nothing else
+# What the chat shows before the first token (bench/app_latency.py tells them from the answer).
+SEARCHING, READING = "Searching the abstracts…", "Reading the abstracts…"
+ANSWERING = "Answering; the answer is checked against its sources when it ends…"
 PAPER_COLUMNS = ["id", "title", "published", "source"]
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
 MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
@@ -105,14 +108,14 @@ class App:
             raise gr.Error("Type a question first.")
         text = ""
         # Each stage is shown as it starts, so the wait before the first token is never a blank box.
-        yield "_Searching the abstracts…_", "_Searching the abstracts…_"
+        yield f"_{SEARCHING}_", f"_{SEARCHING}_"
         with user_errors():
             stream = self.library.ask_stream(message, history=chat_turns(history), k=int(k),
                                              source=source or None, year=int(year) if year else None)
-            yield "_Reading the abstracts…_", stream.reading_markdown()
+            yield f"_{READING}_", stream.reading_markdown()
             for piece in stream:
                 text += piece
-                yield text, "_Answering; the answer is checked against its sources when it ends…_"
+                yield text, f"_{ANSWERING}_"
             yield stream.answer.to_markdown(), stream.answer.sources_markdown()
 
     def ask(self, question: str, k: int = 0) -> dict:

@@ -4,11 +4,14 @@
 
 - launch to usable page: from starting ``python app.py --seeds`` (fresh store) until the question
   box is visible in headless Chromium (3 runs, median);
+- time to first feedback in the browser: from pressing Enter until the answer bubble shows the
+  app's first stage ("Searching the abstracts…");
 - time to first streamed token in the browser for seed questions: from pressing Enter until the
-  answer bubble shows text (5 questions, each on a fresh page, median);
+  answer bubble shows text other than a stage (5 questions, each on a fresh page, median);
 - the same questions through ``Library.ask`` in this process: ``timings["first_token"]``.
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -23,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from app import ANSWERING, READING, SEARCHING  # noqa: E402
 from rag import Library  # noqa: E402
 from servers import free_port  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
@@ -63,18 +67,23 @@ def browser_first_token(browser, url: str, question: str) -> float:
     box.fill(question)
     started = time.perf_counter()
     box.press("Enter")
-    # Gradio shows a "pending" bubble at once; the first token is the first text in a real one.
-    page.wait_for_function("() => { const m = document.querySelectorAll('#answer-chat .message.bot:not(.pending)');"
-                           " return m.length && m[m.length - 1].innerText.trim().length > 0; }",
+    # Gradio shows a "pending" bubble at once; the app then shows its stages ("Searching…",
+    # "Reading…"); the first token is the first other text in the bubble.
+    last_bot = "const m = document.querySelectorAll('#answer-chat .message.bot:not(.pending)'); " \
+               "const t = m.length ? m[m.length - 1].innerText.trim() : '';"
+    page.wait_for_function(f"() => {{ {last_bot} return t.length > 0; }}", timeout=120000, polling=20)
+    feedback = time.perf_counter() - started
+    stages = json.dumps([SEARCHING, READING])
+    page.wait_for_function(f"() => {{ {last_bot} return t.length > 0 && !{stages}.includes(t); }}",
                            timeout=120000, polling=20)
     elapsed = time.perf_counter() - started
-    page.locator("#sources-panel").get_by_text("Checking the answer").wait_for(state="detached", timeout=120000)
+    page.locator("#sources-panel").get_by_text(ANSWERING).wait_for(state="detached", timeout=120000)
     page.close()
-    return elapsed
+    return feedback, elapsed
 
 
 def main() -> dict:
-    launches, browser_ttft = [], []
+    launches, browser_times = [], []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for run in range(3):
@@ -85,7 +94,7 @@ def main() -> dict:
                 launches.append(wait_usable(browser, f"http://127.0.0.1:{port}/", started))
                 if run == 2:
                     time.sleep(5)  # let the model's background warm-up finish before timing answers
-                    browser_ttft = [browser_first_token(browser, f"http://127.0.0.1:{port}/", q) for q in QUESTIONS]
+                    browser_times = [browser_first_token(browser, f"http://127.0.0.1:{port}/", q) for q in QUESTIONS]
             finally:
                 app.terminate()
                 app.wait()
@@ -95,14 +104,15 @@ def main() -> dict:
         library.llm().count_tokens("warm-up")
         answers = [library.ask(q) for q in QUESTIONS]
         api_ttft = [a.timings.get("first_token", a.timings["total"]) for a in answers]
+    feedback, browser_ttft = [t[0] for t in browser_times], [t[1] for t in browser_times]
     return {"launch_to_usable_page_s": [round(x, 2) for x in launches],
             "median_launch_s": round(statistics.median(launches), 2),
+            "browser_first_feedback_s": [round(x, 2) for x in feedback],
+            "median_browser_first_feedback_s": round(statistics.median(feedback), 2),
             "browser_first_token_s": [round(x, 2) for x in browser_ttft],
             "median_browser_first_token_s": round(statistics.median(browser_ttft), 2),
             "api_first_token_s": api_ttft, "median_api_first_token_s": round(statistics.median(api_ttft), 2)}
 
 
 if __name__ == "__main__":
-    import json
-
     print(json.dumps(main(), indent=2))
