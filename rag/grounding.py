@@ -24,9 +24,10 @@ based new novel work also one two three first second however thus therefore amon
 versus vs does did
 """.split())
 
-# A word's hyphens are single ("HIV-related"); a double one is a dash between words
-# ("Trendelenburg--a disaster"). A decimal may drop its leading zero ("P < .05").
-_WORD = re.compile(r"[A-Za-z](?:[A-Za-z0-9]|-(?!-))*[A-Za-z0-9]|[A-Za-z]|\d+(?:\.\d+)?%?|(?<![\w.])\.\d+%?")
+# A word may start with digits ("3D-Zoom"); its hyphens join letters or digits ("HIV-related"),
+# so a double one is a dash between words ("Trendelenburg--a disaster"). A decimal may drop its
+# leading zero ("P < .05").
+_WORD = re.compile(r"\d*[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*|\d+(?:\.\d+)?%?|(?<![\w.])\.\d+%?")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)%?")
 _SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$")
 

@@ -44,6 +44,11 @@ def test_a_name_is_mentioned_only_as_whole_words():
     assert not mentions("patients listened to music use daily", "ICU")
 
 
+def test_a_name_may_start_with_digits():
+    assert "3d-zoom" in specific_terms("Which datasets is Deep 3D-Zoom Net evaluated on?")
+    assert mentions("Deep 3D-Zoom Net: Unsupervised Learning", "3D-Zoom")
+
+
 def test_words_split_at_a_double_hyphen_dash():
     assert specific_terms("Is the Lloyd-Davies position with Trendelenburg--a disaster?") == {"lloyd-davies", "trendelenburg"}
 
