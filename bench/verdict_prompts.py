@@ -10,12 +10,14 @@ of "Yes", "No" and "Maybe" are read at the point where the verdict word comes ne
 - qa-findings: the same with the opening '{"answer": "Based on the results reported, the answer is';
 - chat: a short system prompt, the abstract, the question and "Answer yes, no or maybe.";
 - chat-findings: the verdict model's prompt (``prompts.verdict_messages``, ``RAG_VERDICT_MODEL``):
-  asks for the answer the results support, the reply opening "Based on the results, the answer is".
+  asks for the answer the results support, the reply opening "Based on the results, the answer is";
+- chat-findings-tail: the same over the abstract's last four sentences only (fewer tokens to read).
 
 Reported per prompt: AUC of the No-minus-Yes log-odds for telling gold "no" from gold "yes"
 (0.5 is no signal), and the accuracy over all questions of three ways to decide (label-free:
 argmax, argmax after dividing out the content-free probabilities (Zhao et al. 2021); using the
-labels, so only an upper bound for a threshold: the best single log-odds threshold). A lexical
+labels, so only an upper bound for a threshold: the best single log-odds threshold), and the
+median prompt length in tokens (what the verdict costs before the answer starts). A lexical
 reference needs no model: negation and no-difference cues in the abstract's last three sentences.
 """
 
@@ -35,6 +37,7 @@ from rag.verdict import WORDS, calibrated, scored  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
 CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."  # the `chat` prompt only
+TAIL = 4  # sentences the `chat-findings-tail` prompt keeps: about a third of a PubMedQA abstract
 
 
 def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
@@ -46,6 +49,8 @@ def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
         return [{"role": "system", "content": prompts.QA_SYSTEM}, {"role": "user", "content": user}], opening
     if kind == "chat-findings":
         return prompts.verdict_messages(abstract, question), prompts.VERDICT_OPENING
+    if kind == "chat-findings-tail":  # the same over the abstract's last sentences (results, conclusion)
+        return prompts.verdict_messages(" ".join(sentences(abstract)[-TAIL:]), question), prompts.VERDICT_OPENING
     return [{"role": "system", "content": CHAT_SYSTEM},
             {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\nAnswer yes, no or maybe."}], ""
 
@@ -98,6 +103,9 @@ def main(limit: int, model: str | None, kinds: list[str]) -> dict:
         per_question = [scores(llm, kind, r["abstract"], r["question"]) for r in rows]
         decided = [max(WORDS, key=calibrated(s, baseline).get).lower() for s in per_question]
         out[kind] = report([s["No"] - s["Yes"] for s in per_question], gold, decided)
+        tokens = sorted(sum(llm.count_tokens(m["content"]) for m in prompt(kind, r["abstract"], r["question"])[0])
+                        for r in rows)
+        out[kind]["median_prompt_tokens"] = tokens[len(tokens) // 2]  # what the verdict costs to read
     return out
 
 
