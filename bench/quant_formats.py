@@ -8,7 +8,8 @@ measured separately before it could ship) into a temporary directory. Each file 
 alone with the pipeline's settings (n_ctx 4096, n_batch 512, physical cores) and given the same
 prompt: the seeds' first three abstracts as a source block and a question (the token count is reported).
 Reported per format: file size, median prompt evaluation time and tokens/s over ``--runs`` cold
-evaluations (the KV cache reset each time), and generation tokens/s over 32 tokens.
+evaluations (the KV cache reset each time), and generation tokens/s over 32 tokens; with
+``--flash-attn`` each format again with llama.cpp's flash attention.
 """
 
 import argparse
@@ -52,8 +53,9 @@ def prompt_text() -> str:
            "<|im_start|>assistant\n"
 
 
-def measure(path: Path, prompt: str, runs: int) -> dict:
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=physical_cores(), verbose=False)
+def measure(path: Path, prompt: str, runs: int, **options) -> dict:
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=4096, n_batch=512, n_threads=physical_cores(), verbose=False,
+                          **options)
     tokens = llm.tokenize(prompt.encode())
     evals = []
     for _ in range(runs):
@@ -81,6 +83,7 @@ def main() -> dict:
     parser.add_argument("--model", default=None)
     parser.add_argument("--formats", default="Q4_K_M,Q4_0,IQ4_NL,Q8_0")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--flash-attn", action="store_true", help="also measure each format with flash attention")
     args = parser.parse_args()
     settings = Settings()
     _, source = resolve(args.model or settings.model, settings.model_cache_dir)
@@ -90,6 +93,8 @@ def main() -> dict:
         for fmt in args.formats.split(","):
             path = converted(source, fmt, Path(tmp))
             out[fmt] = measure(path, prompt, args.runs)
+            if args.flash_attn:
+                out[f"{fmt}+flash_attn"] = measure(path, prompt, args.runs, flash_attn=True)
     return out
 
 
