@@ -217,6 +217,12 @@ def test_yes_no_questions_are_recognised_by_their_last_clause():
     assert prompts.is_yes_no("In children with asthma, does inhaled budesonide reduce admissions?")
     assert prompts.is_yes_no("Are normally sighted, visually impaired, and blind pedestrians accurate?")
     assert not prompts.is_yes_no("Which optimizer trains BERT?")
+    # A question with no question word asks whether; one with a question word anywhere does not.
+    assert prompts.is_yes_no("Aripiprazole: a new risk factor for pathological gambling?")
+    assert prompts.is_yes_no("It's Fournier's gangrene still dangerous?")
+    assert not prompts.is_yes_no("kMaX-DeepLab: which datasets?")
+    assert not prompts.is_yes_no("Describe the method of kMaX-DeepLab?")
+    assert not prompts.is_yes_no("k-means segmentation")  # a keyword search, not a question
 
 
 def test_a_name_from_the_cited_sources_title_is_grounded():
