@@ -127,33 +127,6 @@ def spelled_out(text: str, acronym: str) -> bool:
             (linking and spells(i + 1, matched))
 
     return any(content[i] and tokens[i][0].lower() == letters[0] and spells(i + 1, 1) for i in range(len(tokens)))
-    tokens = re.findall(r"[A-Za-z]+", text)
-    usable = [len(w) >= 3 and w.lower() not in STOPWORDS and (len(letters) > 2 or w[0].isupper()) for w in tokens]
-    for start in range(len(tokens)):
-        matched, i = 0, start
-        while matched < len(letters) and i < len(tokens):
-            if usable[i] and tokens[i][0].lower() == letters[matched]:
-                matched += 1
-            elif matched == 0 or tokens[i].lower() not in _LINKING:
-                break
-            i += 1
-        if matched == len(letters):
-            return True
-    return False
-    tokens = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
-    for start, word in enumerate(tokens):
-        if word[0] != letters[0] or word in _LINKING:
-            continue
-        matched, i = 1, start + 1
-        while matched < len(letters) and i < len(tokens):
-            if tokens[i][0] == letters[matched] and tokens[i] not in _LINKING:
-                matched += 1
-            elif tokens[i] not in _LINKING:
-                break
-            i += 1
-        if matched == len(letters):
-            return True
-    return False
 
 
 def sentences(text: str) -> list[str]:
