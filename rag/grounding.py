@@ -80,11 +80,12 @@ def _is_title_case(tokens: list[str]) -> bool:
 
 
 def _as_written(term: str) -> re.Pattern:
-    """``term`` as whole words of a text, however spaced or hyphenated ("256 KB" ~ "256KB",
-    "HIV-related" ~ "HIV related"), with a plural ending allowed, but never inside another word:
-    "ICU" is not in "music use", nor "LoRA" in "QLoRA"."""
+    """``term`` starting at a word's start in a text, however spaced or hyphenated ("256 KB" ~
+    "256KB", "HIV-related" ~ "HIV related"), and never from inside another word: "ICU" is not in
+    "music use", nor "LoRA" in "QLoRA". It may end inside a word, as an abbreviation does
+    ("MR" in "MRI", "HDL-C" in "HDL-cholesterol")."""
     chars = re.sub(r"[^a-z0-9]+", "", term.lower())
-    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, chars)) + r"(?:e?s)?(?![a-z0-9])")
+    return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, chars)))
 
 
 def mentions(text: str, term: str) -> bool:

@@ -42,6 +42,8 @@ def test_a_name_is_mentioned_only_as_whole_words():
     assert mentions("fine-tuned with LoRA adapters", "lora") and mentions("two Transformers", "transformer")
     assert not mentions("fine-tuned with QLoRA", "LoRA")
     assert not mentions("patients listened to music use daily", "ICU")
+    # From a word's start it may end inside a word, as an abbreviation does.
+    assert mentions("on MRI scans", "MR") and mentions("HDL-cholesterol was low", "HDL-C")
 
 
 def test_a_name_may_start_with_digits():
