@@ -19,14 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.grounding import content_terms, sentences  # noqa: E402
+from rag.verdict import OPENINGS  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
-OPENINGS = ("Yes. The abstract reports that", "No. The abstract reports that",
-            "The abstract does not state a clear yes or no:")
 
 
 def claims(text: str) -> list[str]:
-    for opening in OPENINGS:
+    for opening in OPENINGS.values():
         if text.startswith(opening):
             text = text[len(opening):]
     return [s for s in sentences(text.strip()) if content_terms(s)]

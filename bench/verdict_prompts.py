@@ -100,11 +100,11 @@ def main(limit: int, model: str | None, kinds: list[str]) -> dict:
     for kind in kinds:
         content_free = scores(llm, kind, "N/A", "N/A?")
         baseline = calibrated(content_free, None)
-        per_question = [scores(llm, kind, r["abstract"], r["question"]) for r in rows]
+        built = [prompt(kind, r["abstract"], r["question"]) for r in rows]
+        per_question = [scored(llm, messages, opening)[1] for messages, opening in built]
         decided = [max(WORDS, key=calibrated(s, baseline).get).lower() for s in per_question]
         out[kind] = report([s["No"] - s["Yes"] for s in per_question], gold, decided)
-        tokens = sorted(sum(llm.count_tokens(m["content"]) for m in prompt(kind, r["abstract"], r["question"])[0])
-                        for r in rows)
+        tokens = sorted(sum(llm.count_tokens(m["content"]) for m in messages) for messages, _ in built)
         out[kind]["median_prompt_tokens"] = tokens[len(tokens) // 2]  # what the verdict costs to read
     return out
 

@@ -22,7 +22,7 @@ WORDS = ("Yes", "No", "Maybe")
 UNCLEAR = "The abstract does not state a clear yes or no:"
 # After a bare "Yes" the 0.5B model closes the answer, and after "Yes," it writes "No": an opening
 # that asks for the finding makes it go on to the result that decides the question.
-_OPENINGS = {"Yes": "Yes. The abstract reports that", "No": "No. The abstract reports that", "Maybe": UNCLEAR}
+OPENINGS = {"Yes": "Yes. The abstract reports that", "No": "No. The abstract reports that", "Maybe": UNCLEAR}
 
 _ANY_TEXT = 'root ::= [^"]*'  # the one token generated after a verdict probe is not used
 
@@ -79,7 +79,7 @@ def baselines() -> dict[str, dict[str, float] | None]:
 
 def choice(base: dict[str, float] | None) -> Choice:
     """The in-generation choice of the answer's opening word for a yes/no question."""
-    return Choice(prefix=prompts.QA_ANSWER_PREFIX, options=dict(_OPENINGS),
+    return Choice(prefix=prompts.QA_ANSWER_PREFIX, options=dict(OPENINGS),
                   decide=lambda log_probs: decide(log_probs, base), grammar=prompts.QA_CONTINUATION_GRAMMAR)
 
 
@@ -102,7 +102,7 @@ def from_results(llm: LLM, question: str, abstract: str) -> tuple[str | None, di
 
 def forced(word: str) -> Choice:
     """The answer's opening for a verdict decided beforehand."""
-    return Choice(prefix=prompts.QA_ANSWER_PREFIX, options={word: _OPENINGS[word]}, decide=lambda _: word,
+    return Choice(prefix=prompts.QA_ANSWER_PREFIX, options={word: OPENINGS[word]}, decide=lambda _: word,
                   grammar=prompts.QA_CONTINUATION_GRAMMAR)
 
 
