@@ -2,6 +2,7 @@
 each question's own abstract given (no retrieval, no gate), so only the verdict is measured.
 
     python bench/verdict_prompts.py [--limit 150] [--model NAME] [--prompts chat,chat-findings,qa,qa-findings]
+                                    [--details scores.jsonl]
 
 For every prompt the model reads the abstract and the question once, and the log-probabilities
 of "Yes", "No" and "Maybe" are read at the point where the verdict word comes next:
@@ -23,6 +24,7 @@ reference needs no model: negation and no-difference cues in the abstract's last
 
 import argparse
 import json
+import math
 import re
 import sys
 import tempfile
@@ -33,11 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library, prompts  # noqa: E402
 from rag.grounding import sentences  # noqa: E402
-from rag.verdict import WORDS, calibrated, scored  # noqa: E402
+from rag.verdict import WORDS, results_part, scored  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
 CHAT_SYSTEM = "You answer questions about a biomedical study from its abstract."  # the `chat` prompt only
-TAIL = 4  # sentences the `chat-findings-tail` prompt keeps: about a third of a PubMedQA abstract
 
 
 def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
@@ -49,8 +50,8 @@ def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
         return [{"role": "system", "content": prompts.QA_SYSTEM}, {"role": "user", "content": user}], opening
     if kind == "chat-findings":
         return prompts.verdict_messages(abstract, question), prompts.VERDICT_OPENING
-    if kind == "chat-findings-tail":  # the same over the abstract's last sentences (results, conclusion)
-        return prompts.verdict_messages(" ".join(sentences(abstract)[-TAIL:]), question), prompts.VERDICT_OPENING
+    if kind == "chat-findings-tail":  # the pipeline's: the abstract's last sentences (results, conclusion)
+        return prompts.verdict_messages(" ".join(results_part(abstract)), question), prompts.VERDICT_OPENING
     return [{"role": "system", "content": CHAT_SYSTEM},
             {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\nAnswer yes, no or maybe."}], ""
 
@@ -73,6 +74,14 @@ def lexical_log_odds(abstract: str) -> float:
     return len(_NEGATIVE.findall(tail)) - 0.5 * len(_POSITIVE.findall(tail))
 
 
+def calibrated(log_probs: dict[str, float], baseline: dict[str, float] | None) -> dict[str, float]:
+    """The words' probabilities renormalised among themselves, divided by ``baseline`` when given
+    (Zhao et al. 2021's diagonal calibration against a content-free input)."""
+    peak = max(log_probs.values())
+    p = {w: math.exp(lp - peak) / (baseline or {}).get(w, 1.0) for w, lp in log_probs.items()}
+    return {w: v / sum(p.values()) for w, v in p.items()}
+
+
 def auc(positives: list[float], negatives: list[float]) -> float:
     pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
     return sum(pairs) / max(len(pairs), 1)
@@ -91,7 +100,7 @@ def report(log_odds: list[float], gold: list[str], decided: list[str] | None) ->
     return out
 
 
-def main(limit: int, model: str | None, kinds: list[str]) -> dict:
+def main(limit: int, model: str | None, kinds: list[str], details: str | None = None) -> dict:
     rows = [json.loads(line) for line in open(DATA)][:limit]
     gold = [r["final_decision"] for r in rows]
     llm = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-")) / "store").llm(model)
@@ -106,6 +115,11 @@ def main(limit: int, model: str | None, kinds: list[str]) -> dict:
         out[kind] = report([s["No"] - s["Yes"] for s in per_question], gold, decided)
         tokens = sorted(sum(llm.count_tokens(m["content"]) for m in messages) for messages, _ in built)
         out[kind]["median_prompt_tokens"] = tokens[len(tokens) // 2]  # what the verdict costs to read
+        if details:  # per-question scores, to compare decision rules without re-running the model
+            with open(details, "a") as f:
+                for row, s in zip(rows, per_question):
+                    f.write(json.dumps({"model": llm.name, "prompt": kind, "pmid": row.get("pmid"),
+                                        "gold": row["final_decision"], "scores": s}) + "\n")
     return out
 
 
@@ -114,5 +128,6 @@ if __name__ == "__main__":
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--model", default=None)
     parser.add_argument("--prompts", default="chat,chat-findings,qa,qa-findings")
+    parser.add_argument("--details", default=None, help="append each question's scores to this JSONL file")
     args = parser.parse_args()
-    print(json.dumps(main(args.limit, args.model, args.prompts.split(",")), indent=1))
+    print(json.dumps(main(args.limit, args.model, args.prompts.split(","), args.details), indent=1))

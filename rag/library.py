@@ -17,6 +17,7 @@ from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
 from .paper import Paper, check_size, paper_from_dict
+from .prompts import is_yes_no
 from .answer import Answer, AnswerStream
 from .llm import LLM
 from .qa import Turn, answer_stream, retrieval_query
@@ -158,7 +159,9 @@ class Library:
         history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
-        verdict_llm = self.llm(self.settings.verdict_model) if self.settings.verdict_model else None
+        # Resolved only for a yes/no question: an open question never needs the verdict model.
+        verdict_llm = self.llm(self.settings.verdict_model) if self.settings.verdict_model and is_yes_no(question) \
+            else None
         return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
                                           history, started, resolved=query, focus=focus,
                                           similarities=self.sentence_similarities, verdict_llm=verdict_llm), hits)

@@ -22,20 +22,11 @@ QA_SCHEMA = {
     "required": ["answer", "citations"],
 }
 
-# The QA_SCHEMA object after a forced opening such as '{"answer": "Yes': the rest of the answer
-# string, then the citations (llama.cpp GBNF; a schema cannot start mid-string).
+# Where the answer's text starts in the model's JSON (bench/verdict_prompts.py reads scores there).
 QA_ANSWER_PREFIX = '{"answer": "'
-QA_CONTINUATION_GRAMMAR = r"""
-root ::= char* "\"" space "," space "\"citations\"" space ":" space "[" space citations? "]" space "}"
-citations ::= integer (space "," space integer)* space
-integer ::= [0-9] [0-9]?
-char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])
-space ::= " "?
-"""
 
 
-def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]],
-                    yes_no: bool | None = None) -> str:
+def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
     lines = ["Sources:"]
     lines += [f"[{i}] Title: {title}\n<abstract>{text}</abstract>" for i, (title, text) in enumerate(sources, 1)]
@@ -43,14 +34,12 @@ def qa_user_message(sources: list[tuple[str, str]], question: str, history: list
         lines.append("Conversation so far:")
         lines += [f"Q: {q}\nA: {a}" for q, a in history]
     lines.append(f"Question: {question}")
-    if is_yes_no(question) if yes_no is None else yes_no:
-        lines.append(YES_NO_HINT)
     return "\n\n".join(lines)
 
 
-# A yes/no verdict can be asked for on its own, apart from the answer: under the answer prompt
-# (JSON, citation rules) the models' Yes/No scores carry no evidence, while this short prompt
-# about what the results support separates gold "no" from "yes" (bench/verdict_prompts.py).
+# A yes/no question is not put to the answer prompt: under it (JSON, citation rules) the models'
+# Yes/No scores carry no evidence, while this short prompt about what the results support
+# separates gold "no" from "yes" (bench/verdict_prompts.py; rag.verdict).
 VERDICT_SYSTEM = "You answer questions about a research study from its abstract."
 VERDICT_OPENING = "Based on the results, the answer is"
 
@@ -61,7 +50,6 @@ def verdict_messages(abstract: str, question: str) -> list[dict]:
                                         "Based on the results reported in the abstract, is the answer yes or no?"}]
 
 
-YES_NO_HINT = "Start the answer with Yes, No or Maybe, then say why."
 _AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "will",
                 "would", "has", "have", "had", "may", "might", "must")
 

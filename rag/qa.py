@@ -9,7 +9,7 @@ from typing import Callable, Generator, Sequence
 
 from . import prompts, verdict as verdicts
 from .answer import Answer, Citation, Refusal
-from .llm import LLM, Choice
+from .llm import LLM
 from .grounding import (best_sentence, check_citations, content_terms, gate, names_a_cited_paper, sentences,
                         specific_terms, without_instructions, wrong_answer_type)
 from .paper import Paper
@@ -146,46 +146,54 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
         return refusal(question, gated.refusal, f"refused before generation: {gated.reason}", hits, timings)
+    if prompts.is_yes_no(question):
+        answer = yes_no_answer(question, hits, abstracts, closeness, verdict_llm or llm, settings, timings)
+        timings["first_token"] = timings["total"] = round(time.perf_counter() - started, 3)
+        yield answer.text
+    else:
+        answer = yield from open_answer(question, hits, abstracts, llm, settings, history, focus, timings, started)
+    if flagged:
+        note = f"sentences addressed to the reader were left out of sources {flagged}"
+        answer.reason = "; ".join(r for r in (answer.reason, note) if r)
+    return answer
+
+
+def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, settings: Settings,
+                history: Sequence[Turn], focus: str | None, timings: dict, started: float
+                ) -> Generator[str, None, Answer]:
+    """An open question's answer, written by the model in JSON, streamed, then checked."""
     sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
-    yes_no = prompts.is_yes_no(question)
-    opening, decided_scores = answer_opening(question, abstracts[0], llm, verdict_llm, timings)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
-                            remember=True, choice=opening):
+                            remember=True):
         delta = parser.feed(piece)
         if delta:
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
-    answer = check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
-    if flagged:
-        note = f"sentences addressed to the reader were left out of sources {flagged}"
-        answer.reason = "; ".join(r for r in (answer.reason, note) if r)
-    if yes_no:
-        answer.verdict_scores = {w: round(lp, 4) for w, lp in (decided_scores or opening.scores).items()}
-        if not answer.abstained:
-            answer.verdict = opening.chosen.lower() if opening.chosen else verdicts.of_text(answer.text)
-    return answer
+    return check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
 
 
-def answer_opening(question: str, lead_abstract: str, llm: LLM, verdict_llm: LLM | None,
-                   timings: dict) -> tuple[Choice, dict[str, float]]:
-    """The answer's JSON opening, forced rather than generated, and the verdict model's scores
-    ({} when it is not used). A yes/no question's verdict is part of the opening: decided by
-    ``verdict_llm`` asked only what the lead source's results support, when one is given and
-    exposes scores, else from the answer model's calibrated scores at that point."""
-    if not prompts.is_yes_no(question):
-        return Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR), {}
-    if verdict_llm is not None:
-        started = time.perf_counter()
-        word, scores = verdicts.from_results(verdict_llm, question, lead_abstract)
-        timings["verdict"] = round(time.perf_counter() - started, 3)
-        if word:
-            return verdicts.forced(word), scores
-    return verdicts.choice(verdicts.baseline(llm)), {}
+def yes_no_answer(question: str, hits: list[Hit], abstracts: list[str], closeness: list[float],
+                  verdict_llm: LLM, settings: Settings, timings: dict) -> Answer:
+    """A yes/no question's answer: the verdict the closest source's results support, and that
+    source's result sentence, quoted and cited (``rag.verdict``). The source is the one whose
+    sentence is closest to the question, which is what the gate passed it on."""
+    lead = max(range(len(hits)), key=lambda i: closeness[i]) if closeness else 0
+    started = time.perf_counter()
+    scores = verdicts.scores(verdict_llm, question, abstracts[lead])
+    timings["verdict"] = round(time.perf_counter() - started, 3)
+    word = verdicts.decide(scores, settings.verdict_no_margin)
+    sentence = verdicts.finding(question, abstracts[lead])
+    hit = hits[lead]
+    citation = Citation(number=lead + 1, paper_id=hit.paper_id, title=hit.title, url=hit.url, sentence=sentence,
+                        score=hit.score)
+    return Answer(question=question, text=verdicts.stated(word, sentence), citations=[citation],
+                  verdict=word.lower() if word else None, verdict_scores={w: round(lp, 4) for w, lp in scores.items()},
+                  sources=hits, timings=timings)
 
 
 def complete_sentences(text: str) -> str:
@@ -217,12 +225,10 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
         return refusal(question, Refusal.MODEL_DECLINED, "the model found no answer in the sources", hits, timings)
     # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can, when
     # it is the kind of thing asked for (a number to "how many", a name to "which method").
-    if not prompts.is_yes_no(question):
-        wrong = wrong_answer_type(question, text) or \
-            ("" if content_terms(text) or specific_terms(text) else "it says nothing")
-        if wrong:
-            return refusal(question, Refusal.NOT_AN_ANSWER,
-                           f"answer withdrawn: {text!r} does not answer the question ({wrong})", hits, timings)
+    wrong = wrong_answer_type(question, text) or ("" if content_terms(text) or specific_terms(text) else "it says nothing")
+    if wrong:
+        return refusal(question, Refusal.NOT_AN_ANSWER,
+                       f"answer withdrawn: {text!r} does not answer the question ({wrong})", hits, timings)
     check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
     if check.refusal:
         # The withdrawn text is kept in the reason: the reader sees what was not supported.
@@ -243,6 +249,6 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:
     """A bare name or number to an open question ("kMaX-DeepLab") followed by the cited sentence
     that gives the fact around it, in the abstract's own words: the what and the why in one answer."""
-    if len(text.split()) > 4 or not citations or prompts.is_yes_no(question):
+    if len(text.split()) > 4 or not citations:
         return text
     return f"{text.rstrip('.')}: {citations[0].sentence.strip()}"

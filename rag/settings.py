@@ -79,13 +79,15 @@ class Settings:
         default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models")
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
-    # Model that decides yes/no verdicts with its own short prompt over the lead source (a catalogue
-    # name or path, like `model`); empty: the answer model's calibrated first-word scores. Under a
-    # results-focused prompt the 1.5B's scores separate gold no from yes (AUC 0.83 on 150 PubMedQA
-    # questions), the 0.5B's barely (0.70, and its argmax is below the majority). Through the whole
-    # pipeline the 1.5B gets 55.5% of answered PubMedQA dev verdicts right (0.5B: 41.4%) but its
-    # second prompt doubles the time to first token (7.8 s against 4.0 s), so it is off by default.
-    verdict_model: str = ""
+    # Model that decides yes/no verdicts from the lead source's result sentences (a catalogue name
+    # or path, like `model`; empty: the answer model). The 1.5B's plain Yes/No argmax under that
+    # prompt is right on 65.6% of PubMedQA dev (all 500, own abstracts; the 0.5B's at best 58.6%,
+    # and only with a fitted margin), and reading ~190 tokens costs it ~2-3 s, less than the
+    # answer prompt the yes/no question no longer needs (bench/verdict_prompts.py, docs/benchmarks.md).
+    verdict_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    # A "No" verdict needs log P(No) - log P(Yes) above this. 0: the model's own argmax, which
+    # needs no labels; the 0.5B leans to "No" so much that it would need about 1.0.
+    verdict_no_margin: float = 0.0
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
     # Fixed sampling seed so the same question gives the same answer.

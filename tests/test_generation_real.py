@@ -172,15 +172,29 @@ def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monke
     assert len(restored) == 1 and restored[0] > 300  # the system prompt and the kMaX source block
 
 
-def test_a_verdict_model_decides_the_yes_no_opening(tmp_path, embedder):
-    # The default model stands in for the verdict model: the path is what is tested, not its accuracy.
-    from rag import Library, verdict
+def test_a_yes_no_question_gets_the_verdict_models_word_and_the_abstracts_own_finding(seeded):
+    # Default settings: the 1.5B verdict model reads the lead source's result sentences.
+    from rag import verdict
 
-    library = Library(tmp_path / "store", embedder=embedder, settings=Settings(verdict_model=Settings().model))
-    library.ingest([SEEDS / "digest-2023-03-11.txt"])
-    answer = library.ask("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
-    library.close()
+    answer = seeded.ask("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
+    assert not answer.abstained, answer.reason
     assert answer.timings["verdict"] > 0 and set(answer.verdict_scores) == set(verdict.WORDS)
-    decided = max(answer.verdict_scores, key=answer.verdict_scores.get).lower()
-    if not answer.abstained:
-        assert answer.verdict == decided == verdict.of_text(answer.text)
+    assert answer.verdict == verdict.decide(answer.verdict_scores, Settings().verdict_no_margin).lower()
+    assert verdict.of_text(answer.text) == answer.verdict
+    cited = answer.citations[0]
+    assert cited.title == "kMaX-DeepLab: k-means Mask Transformer"
+    # The evidence is the abstract's own sentence, quoted whole in the answer.
+    assert cited.sentence in seeded.get(cited.paper_id).abstract and f"\u201c{cited.sentence}\u201d" in answer.text
+
+
+def test_the_answer_model_can_decide_verdicts_too(tmp_path, embedder):
+    # Without the 1.5B (RAG_VERDICT_MODEL=""), the answer model reads the same verdict prompt.
+    from rag import Library
+
+    settings = Settings(verdict_model="")
+    library = Library(tmp_path / "store", embedder=embedder, settings=settings)
+    library.ingest([SEEDS / "digest-2023-03-11.txt"])
+    answer = library.ask("Does LAMB train BERT in 76 minutes?")
+    library.close()
+    assert not answer.abstained and answer.verdict in {"yes", "no", "maybe"}
+    assert "76 minutes" in answer.citations[0].sentence and answer.citations[0].sentence in answer.text

@@ -177,11 +177,6 @@ def test_bare_yes_to_an_open_question_is_withdrawn():
     assert answer.refusal is Refusal.NOT_AN_ANSWER
 
 
-def test_yes_no_hint_only_for_yes_no_questions():
-    assert prompts.YES_NO_HINT in prompts.qa_user_message([("A", "a")], "Does LAMB help BERT?", [])
-    assert prompts.YES_NO_HINT not in prompts.qa_user_message([("A", "a")], "Which optimizer is used?", [])
-
-
 def test_a_count_must_count_what_the_question_asks_about():
     from rag.grounding import count_is_of, counted_noun
 

@@ -7,7 +7,7 @@ import pytest
 
 from rag import Refusal, prompts, verdict
 from rag.grounding import addresses_reader, check_citations, without_instructions, wrong_answer_type
-from rag.qa import answer_opening, check_answer
+from rag.qa import check_answer, yes_no_answer
 from rag.retrieval import Hit
 from rag.settings import Settings
 
@@ -28,23 +28,33 @@ def log_probs(yes: float, no: float, maybe: float) -> dict[str, float]:
     return {"Yes": math.log(yes), "No": math.log(no), "Maybe": math.log(maybe)}
 
 
-def test_calibration_divides_out_the_models_bias():
-    biased = {"Yes": 0.8, "No": 0.15, "Maybe": 0.05}  # what the model says to a content-free prompt
-    # The model still prefers "Yes", but less than it does with no content at all: evidence for "No".
-    assert verdict.decide(log_probs(0.6, 0.35, 0.05), None) == "Yes"
-    assert verdict.decide(log_probs(0.6, 0.35, 0.05), biased) == "No"
-    assert verdict.decide(log_probs(0.9, 0.08, 0.02), biased) == "Yes"
-    scores = verdict.calibrated(log_probs(0.6, 0.35, 0.05), biased)
-    assert math.isclose(sum(scores.values()), 1.0) and scores["No"] > scores["Yes"]
+def test_the_verdict_follows_the_scores_with_the_models_lean_taken_out():
+    # No is more probable than Yes, but by less than this model's usual lean towards No.
+    assert verdict.decide(log_probs(0.35, 0.6, 0.05), no_margin=1.0) == "Yes"
+    assert verdict.decide(log_probs(0.1, 0.85, 0.05), no_margin=1.0) == "No"
+    assert verdict.decide(log_probs(0.6, 0.35, 0.05), no_margin=-1.0) == "No"
+    assert verdict.decide(log_probs(0.2, 0.3, 0.5), no_margin=0.0) == "Maybe"
+    assert verdict.decide({}, no_margin=0.0) is None
 
 
-def test_verdict_of_text_reads_the_first_word_or_the_unclear_opening():
-    assert verdict.of_text("Yes. The abstract reports that it works.") == "yes"
-    assert verdict.of_text("No, it does not.") == "no"
-    assert verdict.of_text(verdict.UNCLEAR + " the effect was small.") == "maybe"
+def test_the_verdict_of_an_answer_is_its_first_word_or_the_unclear_opening():
+    assert verdict.of_text(verdict.stated("Yes", "It works.")) == "yes"
+    assert verdict.of_text(verdict.stated("No", "It does not.")) == "no"
+    assert verdict.of_text(verdict.stated("Maybe", "The effect was small.")) == "maybe"
+    assert verdict.of_text(verdict.stated(None, "The effect was small.")) is None
     assert verdict.of_text("kMaX-DeepLab uses k-means.") is None
 
 
+TRIAL = ("Statins are widely prescribed. We asked whether statins reduce stroke in the elderly. "
+         "We enrolled 400 patients over 75 years. Patients were followed for 5 years. "
+         "Stroke occurred in 12 of 200 statin users and 13 of 200 controls. "
+         "Statins did not reduce stroke in patients over 75 years. Larger trials are needed.")
+
+
+def test_the_finding_is_a_result_sentence_not_the_aim_that_restates_the_question():
+    question = "Do statins reduce stroke in the elderly?"
+    assert verdict.finding(question, TRIAL) == "Statins did not reduce stroke in patients over 75 years."
+    assert verdict.results_part(TRIAL)[0] == "Patients were followed for 5 years."
 @pytest.mark.parametrize("sentence", INJECTION_PHRASINGS)
 def test_sentences_addressed_to_the_reader_are_taken_out(sentence):
     text, removed = without_instructions(f"{KMAX} {sentence}")
@@ -132,25 +142,27 @@ class ScoringLLM:
             yield choice.prefix + choice.options.get(choice.chosen, "")
 
 
-def test_a_verdict_model_decides_from_its_own_results_prompt_without_calibration():
-    verdict_llm = ScoringLLM("verdict", {"Yes": -1.2, "No": -0.4, "Maybe": -9.0})
-    word, scores = verdict.from_results(verdict_llm, "Does X reduce Y?", KMAX)
-    assert word == "No" and scores == {"Yes": -1.2, "No": -0.4, "Maybe": -9.0}
-    system, user = verdict_llm.prompts[0]
-    assert system["content"] == prompts.VERDICT_SYSTEM and KMAX in user["content"] and "Does X reduce Y?" in user["content"]
-    assert verdict.from_results(ScoringLLM("remote", {}), "Does X reduce Y?", KMAX) == (None, {})
+def test_the_verdict_is_read_from_the_results_prompt_over_the_last_sentences():
+    llm = ScoringLLM("verdict", {"Yes": -1.2, "No": -0.4, "Maybe": -9.0})
+    assert verdict.scores(llm, "Do statins reduce stroke?", TRIAL) == {"Yes": -1.2, "No": -0.4, "Maybe": -9.0}
+    system, user = llm.prompts[0]
+    assert system["content"] == prompts.VERDICT_SYSTEM and "Do statins reduce stroke?" in user["content"]
+    assert "Larger trials are needed." in user["content"] and "widely prescribed" not in user["content"]
+    assert verdict.scores(ScoringLLM("remote", {}), "Do statins reduce stroke?", TRIAL) == {}
 
 
-def test_the_answer_opening_carries_the_verdict_models_word():
+def test_a_yes_no_answer_quotes_the_closest_sources_finding_under_its_verdict():
+    hits = [Hit("kmax", "kMaX-DeepLab", KMAX, 0.03, dense_similarity=0.6),
+            Hit("trial", "Statins in the elderly", TRIAL, 0.02, dense_similarity=0.5)]
+    llm = ScoringLLM("verdict", {"Yes": -2.0, "No": -0.2, "Maybe": -9.0})
     timings = {}
-    answer_llm = ScoringLLM("answer", {"Yes": -0.1, "No": -3.0, "Maybe": -5.0})
-    verdict_llm = ScoringLLM("verdict", {"Yes": -2.0, "No": -0.2, "Maybe": -9.0})
-    opening, scores = answer_opening("Does X reduce Y?", KMAX, answer_llm, verdict_llm, timings)
-    assert list(opening.options) == ["No"] and opening.options["No"].startswith("No.")
-    assert scores["No"] == -0.2 and "verdict" in timings
-    # Not a yes/no question: no verdict, and the verdict model is not asked.
-    opening, scores = answer_opening("Which dataset does X use?", KMAX, answer_llm, verdict_llm, {})
-    assert opening.options == {} and scores == {} and len(verdict_llm.prompts) == 1
-    # A verdict model without scores leaves the verdict to the answer model's calibrated scores.
-    opening, scores = answer_opening("Does X reduce Y?", KMAX, answer_llm, ScoringLLM("remote", {}), {})
-    assert set(opening.options) == set(verdict.WORDS) and scores == {}
+    answer = yes_no_answer("Do statins reduce stroke in the elderly?", hits, [KMAX, TRIAL], [0.3, 0.8], llm,
+                           Settings(verdict_no_margin=1.0), timings)
+    assert answer.verdict == "no" and "verdict" in timings
+    assert answer.text == 'No. The abstract reports: \u201cStatins did not reduce stroke in patients over 75 years.\u201d'
+    assert [(c.number, c.paper_id) for c in answer.citations] == [(2, "trial")]
+    assert answer.citations[0].sentence in TRIAL and answer.verdict_scores["No"] == -0.2
+    # Without scores (a server that exposes none) the finding is still given, with no verdict.
+    bare = yes_no_answer("Do statins reduce stroke in the elderly?", hits, [KMAX, TRIAL], [0.3, 0.8],
+                         ScoringLLM("remote", {}), Settings(), {})
+    assert bare.verdict is None and bare.text.startswith("The abstract reports:")
