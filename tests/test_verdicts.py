@@ -166,3 +166,16 @@ def test_a_yes_no_answer_quotes_the_closest_sources_finding_under_its_verdict():
     bare = yes_no_answer("Do statins reduce stroke in the elderly?", hits, [KMAX, TRIAL], [0.3, 0.8],
                          ScoringLLM("remote", {}), Settings(), {})
     assert bare.verdict is None and bare.text.startswith("The abstract reports:")
+
+
+def test_a_verdict_needs_a_source_that_holds_half_the_questions_terms():
+    # The gate passed the sources together; the verdict would rest on one that is about statins
+    # and stroke but not about the question's dementia, delirium and surgery.
+    hits = [Hit("trial", "Statins in the elderly", TRIAL, 0.02, dense_similarity=0.5)]
+    llm = ScoringLLM("verdict", {"Yes": -0.2, "No": -2.0, "Maybe": -9.0})
+    answer = yes_no_answer("Do statins prevent dementia and delirium after cardiac surgery?", hits, [TRIAL], [0.7],
+                           llm, Settings(), {})
+    assert answer.refusal is Refusal.LOW_RELEVANCE and "of the question's terms" in answer.reason
+    assert llm.prompts == []  # refused before the verdict model is asked
+    assert not yes_no_answer("Do statins reduce stroke in the elderly?", hits, [TRIAL], [0.7], llm, Settings(),
+                             {}).abstained
