@@ -115,7 +115,9 @@ class Settings:
     # Gate: share of the question's terms the sources must contain when the question's names
     # (Monolith, GPT-4) are all in them; the embedder may not know a name, so similarity is not asked.
     min_coverage: float = 0.6
-    # Citation check: share of the answer's terms a cited source must contain.
+    # Citation check: share of the answer's terms a cited source must contain. A yes/no answer's
+    # claim is its question, so the one source its verdict rests on must hold this share of the
+    # question's terms.
     min_support: float = 0.5
     # Papers a topic summary ("what do these abstracts say about X?") draws on: one model
     # call each (~2 s on 2 cores), so more costs time linearly.
