@@ -133,7 +133,8 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
     that keeps the previous turn's sources keeps their text too, so the prompt prefix is reused.
     ``similarities(query, texts)`` gives each source's best sentence similarity to the query
     (``Library.sentence_similarities``); without it the retrieved chunks' similarity is used.
-    ``verdict_llm`` decides a yes/no verdict with its own prompt (``answer_opening``).
+    A yes/no question gets ``yes_no_answer``: a verdict by ``verdict_llm`` (default ``llm``)
+    and the source's own result sentence; an open one gets ``open_answer``, generated and checked.
     """
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
