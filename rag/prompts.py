@@ -22,8 +22,17 @@ QA_SCHEMA = {
     "required": ["answer", "citations"],
 }
 
-# Where the answer's text starts in the model's JSON (bench/verdict_prompts.py reads scores there).
+# The answer's JSON opening is forced rather than generated token by token; then the QA_SCHEMA
+# object's rest: the answer string, then the citations (llama.cpp GBNF; a schema cannot start
+# mid-string).
 QA_ANSWER_PREFIX = '{"answer": "'
+QA_CONTINUATION_GRAMMAR = r"""
+root ::= char* "\"" space "," space "\"citations\"" space ":" space "[" space citations? "]" space "}"
+citations ::= integer (space "," space integer)* space
+integer ::= [0-9] [0-9]?
+char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F] [0-9a-fA-F])
+space ::= " "?
+"""
 
 
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:

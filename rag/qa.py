@@ -9,7 +9,7 @@ from typing import Callable, Generator, Sequence
 
 from . import prompts, verdict as verdicts
 from .answer import Answer, Citation, Refusal
-from .llm import LLM
+from .llm import LLM, Choice
 from .grounding import (best_sentence, check_citations, content_terms, coverage, gate, names_a_cited_paper, sentences,
                         specific_terms, without_instructions, wrong_answer_type)
 from .paper import Paper
@@ -169,8 +169,9 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
     # Remembered: a follow-up may continue this prompt after other questions came in between.
+    opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
-                            remember=True):
+                            remember=True, choice=opening):
         delta = parser.feed(piece)
         if delta:
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
