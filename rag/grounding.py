@@ -239,9 +239,10 @@ def support(claim_terms: set[str], source_text: str) -> float:
     return len(claim_terms & content_terms(source_text)) / len(claim_terms) if claim_terms else 0.0
 
 
-def best_sentence(claim: str, source_text: str) -> str:
+def best_sentence(claim: str, source_text: str, *, last_on_tie: bool = False) -> str:
+    """The source sentence sharing most terms with ``claim``; on a tie the first one, or the last."""
     terms = content_terms(claim)
-    scored = [(len(terms & content_terms(s)), -i, s) for i, s in enumerate(sentences(source_text))]
+    scored = [(len(terms & content_terms(s)), i if last_on_tie else -i, s) for i, s in enumerate(sentences(source_text))]
     return max(scored)[2] if scored else source_text[:300]
 
 

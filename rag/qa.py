@@ -168,8 +168,8 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
     messages = [{"role": "system", "content": prompts.QA_SYSTEM},
                 {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
     parser = AnswerStreamParser()
-    # Remembered: a follow-up may continue this prompt after other questions came in between.
     opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
+    # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
                             remember=True, choice=opening):
         delta = parser.feed(piece)

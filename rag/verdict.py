@@ -18,7 +18,7 @@ answered differently from an open one:
 from __future__ import annotations
 
 from . import prompts
-from .grounding import content_terms, sentences
+from .grounding import best_sentence, sentences
 from .llm import LLM, Choice
 
 WORDS = ("Yes", "No", "Maybe")
@@ -66,9 +66,7 @@ def decide(log_probs: dict[str, float], no_margin: float) -> str | None:
 def finding(question: str, abstract: str) -> str:
     """The result sentence the verdict rests on: of the abstract's last sentences, the one that
     shares most terms with the question (the later one on a tie: conclusions come last)."""
-    terms = content_terms(question)
-    candidates = results_part(abstract)
-    return max(reversed(candidates), key=lambda s: len(terms & content_terms(s)))
+    return best_sentence(question, " ".join(results_part(abstract)), last_on_tie=True)
 
 
 def stated(word: str | None, sentence: str) -> str:
