@@ -182,6 +182,16 @@ class Catalog:
         rows = self._run(sql + " ORDER BY bm25(chunk_text) LIMIT ?", params + [limit])
         return [KeywordHit(*row) for row in rows]
 
+    def titles_with(self, words: Sequence[str], limit: int = 50) -> list[tuple[str, str]]:
+        """(id, title) of the papers whose titles best match any of ``words`` (BM25), best first."""
+        terms = [w for w in dict.fromkeys(re.findall(r"\w+", " ".join(words).lower()))]
+        if not terms:
+            return []
+        match = "title : (" + " OR ".join(f'"{t}"' for t in terms) + ")"
+        rows = self._run("SELECT paper_id, title FROM chunk_text WHERE chunk_text MATCH ? "
+                         "ORDER BY bm25(chunk_text) LIMIT ?", [match, limit])
+        return list(dict.fromkeys(rows))
+
     def chunk_count(self) -> int:
         return self._run("SELECT count(*) FROM chunk_text")[0][0]
 

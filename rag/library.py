@@ -16,6 +16,7 @@ from .grounding import sentences
 from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
+from .naming import names_paper, search_words
 from .paper import Paper, check_size, paper_from_dict
 from .prompts import is_yes_no
 from .answer import Answer, AnswerStream
@@ -109,11 +110,15 @@ class Library:
         return summary
 
     def search(self, query: str, k: int = 5, *, source: str | None = None, year: int | None = None,
-               author: str | None = None, mode: SearchMode = "hybrid") -> list[Hit]:
-        """The ``k`` papers best matching ``query``, best first, each with its best chunk."""
+               author: str | None = None, mode: SearchMode = "hybrid", within: Sequence[str] | None = None
+               ) -> list[Hit]:
+        """The ``k`` papers best matching ``query``, best first, each with its best chunk;
+        only among the papers ``within`` names, when given."""
         if not query.strip():
             raise RagError("empty search query")
         allowed = self._catalog.filter_ids(source, year, author) if (source or year or author) else None
+        if within is not None:
+            allowed = [i for i in self._catalog.resolve(list(within)) if allowed is None or i in allowed]
         n = max(self.settings.candidates, k)
         dense = self.store.query(query, n, allowed) if mode != "keyword" else []
         keyword = self._catalog.keyword_search(query, n, allowed) if mode != "dense" else []
@@ -176,13 +181,19 @@ class Library:
         has already evaluated, so the follow-up starts answering sooner.
         """
         query = retrieval_query(question, history)
-        hits = self.search(query, **search)
+        hits = self.search(query, within=self.named_papers(question) or None, **search)
         if query == question or depth >= _FOLLOW_UP_DEPTH:
             return hits, question, query
         previous, focus, _ = self._turn_sources(history[-1][0], history[:-1], depth + 1, **search)
         if previous and hits and previous[0].paper_id == hits[0].paper_id:
             return previous, focus, query
         return hits, question, query
+
+    def named_papers(self, question: str) -> list[str]:
+        """Ids of the stored papers the question names by a quoted title or a title's lead name
+        (``rag.naming``): its answer comes from them alone."""
+        candidates = self._catalog.titles_with(search_words(question))
+        return [paper_id for paper_id, title in candidates if names_paper(question, title)]
 
     def sentence_similarities(self, query: str, texts: Sequence[str]) -> list[float]:
         """For each text, the cosine similarity of its sentence (or title line) closest to ``query``.

@@ -170,3 +170,15 @@ def test_follow_up_keeps_the_previous_turns_sources_when_it_is_about_the_same_pa
     assert query.startswith(question)  # searched with the question it follows
     hits, focus, _ = seeded._turn_sources("What is Monolith used for?", [(question, "")], k=3)
     assert hits[0].title.startswith("Monolith") and focus == "What is Monolith used for?"
+
+
+def test_a_question_naming_a_paper_searches_that_paper_alone(seeded):
+    docter = next(p for p in seeded.papers() if p.title.startswith("DocTer"))
+    assert seeded.named_papers("How does DocTer extract input constraints?") == [docter.id]
+    assert seeded.named_papers('What does "Documentation Guided Fuzzing for Testing Deep Learning API '
+                               'Functions" find?') == [docter.id]
+    assert seeded.named_papers("How do fuzzers extract input constraints?") == []
+    # The named paper's neighbours (other fuzzers) would rank too; within it, only it does.
+    assert len({h.paper_id for h in seeded.search("fuzzing deep learning libraries", k=5)}) > 1
+    within = seeded.search("fuzzing deep learning libraries", k=5, within=[docter.id])
+    assert [h.paper_id for h in within] == [docter.id]
