@@ -88,14 +88,21 @@ def _as_written(term: str) -> re.Pattern:
     return re.compile(r"(?<![a-z0-9])" + r"[^a-z0-9]*".join(map(re.escape, chars)))
 
 
+_NUMBER_IN_TEXT = re.compile(r"(?<![\d.])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)")
+
+
+def numbers_in(text: str) -> set[float]:
+    """The values of the numbers written in ``text`` ("1,024" is 1024)."""
+    return {float(n.replace(",", "")) for n in _NUMBER_IN_TEXT.findall(text)}
+
+
 def mentions(text: str, term: str) -> bool:
     """Whether ``text`` mentions ``term``, ignoring case, spaces and hyphens ("256 KB" ~ "256KB");
     a hyphenated word is also mentioned when each of its parts is ("HIV-related": "HIV", "related"),
     but not a versioned name ("GPT-4" is not "GPT" and some "4")."""
-    if re.fullmatch(r"[\d.]+%?", term):
-        # "0.05" and ".05" are one number; "10.05" is another.
-        digits = re.sub(r"^0+(?=\.)", "", term.rstrip("%"))
-        return re.search(rf"(?<![\d.])0*{re.escape(digits)}(?![\d])", text) is not None
+    if re.fullmatch(r"\d+(?:\.\d+)?%?|\.\d+%?", term):
+        # Compared as numbers: "0.05" is ".05" and "79.4" is "79.40", but "79" is not "79.5".
+        return float(term.rstrip("%")) in numbers_in(text)
     if _as_written(term).search(text.lower()) or spelled_out(text, term):
         return True
     parts = [p for p in term.split("-") if p]
@@ -333,17 +340,33 @@ def _names_something(answer: str) -> bool:
     """A name anywhere in a short answer, its first word included: a bare "Gaggle" or "Y-net"
     opens its sentence, where ``specific_terms`` does not count a capital. Yes/no is no name."""
     tokens = [w for w in words(answer) if w.lower() not in {"yes", "no", "maybe"}]
-    return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens)
+    return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens) or _IDENTIFIER.search(answer) is not None
+
+
+# A code identifier ("simple_rl") names a library or tool though it has no capital.
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w+\b")
 
 
 _ASKS_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:paper|work|study|article)s?\b", re.I)
 
 
-def names_a_cited_paper(question: str, text: str, cited_titles: list[str]) -> bool:
-    """A short answer to "which paper ...?" must identify a cited paper by its title's name
-    ("kMaX-DeepLab"): a bare word found only in an abstract's body ("PWNED", planted by an
-    instruction the filter missed) identifies no paper. Longer answers are judged by the checks."""
+def names_a_cited_paper(question: str, text: str, cited: list[tuple[str, str]]) -> bool:
+    """A short answer to "which paper ...?" must identify a cited paper (title, abstract): by its
+    title's name ("kMaX-DeepLab"), or by a name its abstract introduces ("we propose CompGCN",
+    "a network called KeyPointNet"). A bare word found only elsewhere in an abstract's body
+    ("PWNED", planted by an instruction the filter missed) identifies no paper. Longer answers
+    are judged by the checks."""
     if not _ASKS_PAPER.search(question) or len(text.split()) > 4:
         return True
     names = {w for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2}
-    return any(mentions(title, name) for title in cited_titles for name in names)
+    coined = {w for w in names if w[:1].isupper() or _SPECIFIC.match(w)} | set(_IDENTIFIER.findall(text))
+    return any(mentions(title, name) for title, _ in cited for name in names) or \
+        any(introduces(abstract, name) for _, abstract in cited for name in coined)
+
+
+_INTRODUCING = re.compile(r"\b(?:propos|introduc|present|call|dub|nam|term|develop)\w*", re.I)
+
+
+def introduces(abstract: str, name: str) -> bool:
+    """Whether a sentence of the abstract both mentions ``name`` and introduces something."""
+    return any(_INTRODUCING.search(s) and mentions(s, name) for s in sentences(abstract))

@@ -245,7 +245,7 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     if check.refusal:
         # The withdrawn text is kept in the reason: the reader sees what was not supported.
         return refusal(question, check.refusal, f"answer withdrawn: {text!r}: {check.unsupported}", hits, timings)
-    if not names_a_cited_paper(question, text, [hits[n - 1].title for n in check.kept]):
+    if not names_a_cited_paper(question, text, [(hits[n - 1].title, abstracts[n - 1]) for n in check.kept]):
         return refusal(question, Refusal.NOT_AN_ANSWER,
                        f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
                        hits, timings)
