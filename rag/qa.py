@@ -10,8 +10,9 @@ from typing import Callable, Generator, Sequence
 from . import prompts, verdict as verdicts
 from .answer import Answer, Citation, Refusal
 from .llm import LLM, Choice
-from .grounding import (best_sentence, check_citations, content_terms, coverage, gate, names_a_cited_paper, sentences,
-                        specific_terms, without_instructions, wrong_answer_type)
+from .grounding import (check_citations, content_terms, coverage, evidence_sentence, gate, names_a_cited_paper,
+                        sentences, specific_terms, without_instructions, wrong_answer_type)
+from .naming import names_paper
 from .paper import Paper
 from .retrieval import Hit
 from .settings import Settings
@@ -141,8 +142,10 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
     abstracts, flagged = source_abstracts(hits, papers)
     judged, passages = resolved or question, titled(hits, abstracts)
     closeness = similarities(judged, passages) if similarities else [h.dense_similarity or 0.0 for h in hits]
+    # The sources are the papers the question names when every one is (Library.named_papers).
+    named = bool(hits) and all(names_paper(question, h.title) for h in hits)
     gated = gate(judged, passages, max(closeness, default=0.0),
-                 min_relevance=settings.min_relevance, min_coverage=settings.min_coverage)
+                 min_relevance=settings.min_relevance, min_coverage=settings.min_coverage, named=named)
     if not gated.passed:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
@@ -250,7 +253,7 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
                        f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
                        hits, timings)
     citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
-                          sentence=best_sentence(text + " " + question, abstracts[n - 1]), score=hits[n - 1].score)
+                          sentence=evidence_sentence(text, question, abstracts[n - 1]), score=hits[n - 1].score)
                  for n in check.kept]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
     reason = "; ".join(r for r in (cut, dropped) if r)

@@ -3,8 +3,8 @@
 import json
 
 from rag import Refusal, prompts
-from rag.grounding import (check_citations, coverage, gate, mentions, names_a_cited_paper, specific_terms,
-                           wrong_answer_type)
+from rag.grounding import (check_citations, coverage, evidence_sentence, gate, mentions, names_a_cited_paper,
+                           specific_terms, wrong_answer_type)
 from rag.qa import AnswerStreamParser, check_answer, retrieval_query, trim_to_budget
 from rag.retrieval import Hit
 from rag.settings import Settings
@@ -260,3 +260,27 @@ def test_a_name_the_cited_abstract_introduces_names_its_paper():
 def test_a_code_identifier_is_a_name():
     assert wrong_answer_type("Which tool is used?", "simple_rl") == ""
     assert wrong_answer_type("Which tool is used?", "the tool") != ""
+
+
+def test_a_named_paper_passes_the_gate_on_its_names_and_the_kind_of_answer_it_holds():
+    abstract = ["MultiGrain: a unified image embedding\nMultiGrain learns one embedding for classes and "
+                "instances. It reaches 79.4% top-1 accuracy on ImageNet."]
+    question = "Which datasets is MultiGrain evaluated on?"
+    # Unnamed, few shared terms and a middling similarity refuse it; named, it is on topic.
+    assert not gate(question, abstract, 0.57, min_relevance=0.9, min_coverage=0.5).passed
+    assert gate(question, abstract, 0.57, min_relevance=0.9, min_coverage=0.5, named=True).passed
+    # Names the paper never mentions still refuse; so does a number asked of a paper with none.
+    absent = gate("What accuracy does MultiGrain reach on Cityscapes?", abstract, 0.6, min_relevance=0.9,
+                  min_coverage=0.5, named=True)
+    assert absent.refusal is Refusal.NAMES_MISSING
+    wordy = ["MultiGrain: a unified image embedding\nMultiGrain learns one embedding for classes and instances."]
+    assert not gate("How many tasks does MultiGrain report?", wordy, 0.6, min_relevance=0.9, min_coverage=0.5,
+                    named=True).passed
+
+
+def test_the_evidence_sentence_states_the_answers_names():
+    abstract = ("We study meta-learning rates. Therefore we derive the conditions that rates must satisfy. "
+                "Experiments on Omniglot and Mini-ImageNet confirm the theory.")
+    question = "Which datasets is the paper evaluated on?"
+    assert evidence_sentence("Mini-ImageNet", question, abstract).startswith("Experiments on Omniglot")
+    assert evidence_sentence("They derive conditions", "What do they derive?", abstract).startswith("Therefore")
