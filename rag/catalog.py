@@ -182,7 +182,7 @@ class Catalog:
         rows = self._run(sql + " ORDER BY bm25(chunk_text) LIMIT ?", params + [limit])
         return [KeywordHit(*row) for row in rows]
 
-    def titles_with(self, words: Sequence[str], limit: int = 50) -> list[tuple[str, str]]:
+    def titles_with(self, words: Sequence[str], limit: int = 100) -> list[tuple[str, str]]:
         """(id, title) of the papers whose titles best match any of ``words`` (BM25), best first."""
         terms = [w for w in dict.fromkeys(re.findall(r"\w+", " ".join(words).lower()))]
         if not terms:

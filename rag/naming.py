@@ -23,6 +23,8 @@ _QUOTED = re.compile(r"[\"“”]([^\"“”]+?\s[^\"“”]+?)[\"“”]")
 _NAME_LIKE = re.compile(r"\w[A-Z0-9]|[A-Z]-|-[A-Z0-9]")
 _MAX_LEAD_WORDS = 4
 # "Which papers improve on BERT?" names BERT to ask about other papers.
+_ASKS_FOR_MANY = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers|works|studies|articles)\b", re.I)
+_MIN_WRITTEN_WORDS = 4
 _ASKS_FOR_PAPERS = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|studies|study|articles?)\b", re.I)
 
 
@@ -46,7 +48,8 @@ def names_paper(question: str, title: str) -> bool:
     """Whether the question names the paper with this title.
 
     A quoted phrase names it when it is the title, or at least three of its words in a row
-    (a title quoted without its subtitle); the title's lead name names it when the question
+    (a title quoted without its subtitle); so does the whole title or subtitle written out
+    unquoted (``_writes_out``); the title's lead name names it when the question
     writes it exactly, as a word of its own, and does not ask for papers ("which papers use
     BERT?" is about other papers).
     """
@@ -54,15 +57,27 @@ def names_paper(question: str, title: str) -> bool:
     for phrase in quoted_titles(question):
         if key.strip() == phrase or (len(phrase.split()) >= 3 and f" {phrase} " in key):
             return True
+    if _writes_out(question, title):
+        return True
     lead = lead_name(title)
     if not lead or _ASKS_FOR_PAPERS.search(question):
         return False
     return re.search(rf"(?<![\w-]){re.escape(lead)}(?![\w-])", question) is not None
 
 
+def _writes_out(question: str, title: str) -> bool:
+    """Whether the question writes the whole title, or its whole subtitle, without quotes ("Which
+    paper proposes training very sparse deep networks?" for "Deep Rewiring: Training very sparse
+    deep networks"): four words or more in a row, which a question about many papers does not
+    pin to one."""
+    if _ASKS_FOR_MANY.search(question):
+        return False
+    asked = f" {title_key(question)} "
+    parts = (title_key(title), title_key(title.partition(":")[2]))
+    return any(len(part.split()) >= _MIN_WRITTEN_WORDS and f" {part} " in asked for part in parts)
+
+
 def search_words(question: str) -> list[str]:
-    """Words to find candidate titles by: the quoted phrases' words and the question's
-    capitalised or name-like words (a lead name is among them when the question names one)."""
-    quoted = [w for phrase in quoted_titles(question) for w in phrase.split()]
-    named = [w for w in re.findall(r"[\w-]+", question) if w[:1].isupper() or _NAME_LIKE.search(w)]
-    return list(dict.fromkeys(w.lower() for w in quoted + named if w.lower() not in STOPWORDS))
+    """Words to find candidate titles by: the question's words but stopwords (a quoted or
+    written-out title's words, a lead name among them)."""
+    return list(dict.fromkeys(w for w in title_key(question).split() if w not in STOPWORDS))

@@ -45,3 +45,14 @@ def test_search_words_hold_the_quoted_and_name_like_words_without_stopwords():
     words = search_words('Which datasets is the paper "Prototypical Bregman Networks" evaluated on, vs DocTer?')
     assert {"prototypical", "bregman", "networks", "docter"} <= set(words)
     assert "the" not in words
+
+
+def test_a_title_or_subtitle_written_out_unquoted_names_its_paper_unless_many_are_asked_for():
+    rewiring = "Deep Rewiring: Training very sparse deep networks"
+    assert names_paper("Which paper proposes training very sparse deep networks?", rewiring)
+    assert names_paper("What does deep rewiring training very sparse deep networks reach?", rewiring)
+    assert not names_paper("Which papers study training very sparse deep networks?", rewiring)
+    # Part of a subtitle is a topic, not the paper.
+    assert not names_paper("Which paper proposes sparse deep networks?", rewiring)
+    # A short subtitle is too common a phrase to pin one paper.
+    assert not names_paper("Which paper uses deep networks?", "Rewire: Deep Networks")
