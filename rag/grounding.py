@@ -8,6 +8,7 @@ generation keeps only citations whose sources contain the answer's claims.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .answer import Refusal
@@ -41,8 +42,20 @@ def stem(word: str) -> str:
     return word[:7]
 
 
+def fold(text: str) -> str:
+    """The text with accents taken off letters ("Déjà Vu" is "Deja Vu"), so names match however
+    the model or the abstract wrote them."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    # "98.9 %" is the number 98.9%: abstracts space their percent signs either way.
+    return _WORD.findall(_SPACED_PERCENT.sub(r"\1%", fold(text)))
+
+
+_SPACED_PERCENT = re.compile(r"(\d)\s+%")
 
 
 def content_terms(text: str) -> set[str]:
@@ -100,6 +113,7 @@ def mentions(text: str, term: str) -> bool:
     """Whether ``text`` mentions ``term``, ignoring case, spaces and hyphens ("256 KB" ~ "256KB");
     a hyphenated word is also mentioned when each of its parts is ("HIV-related": "HIV", "related"),
     but not a versioned name ("GPT-4" is not "GPT" and some "4")."""
+    text, term = fold(text), fold(term)
     if re.fullmatch(r"\d+(?:\.\d+)?%?|\.\d+%?", term):
         # Compared as numbers: "0.05" is ".05" and "79.4" is "79.40", but "79" is not "79.5".
         return float(term.rstrip("%")) in numbers_in(text)

@@ -29,6 +29,17 @@ def test_a_decimal_without_its_leading_zero_is_the_same_number():
     assert not mentions("a ratio of 10.05", ".05") and not mentions("a ratio of 0.055", "0.05")
     assert mentions("top-1 accuracy 79.40% on ResNet-50", "79.4%") and not mentions("reaches 79.5%", "79%")
     assert mentions("a vocabulary of 1,024 words", "1024") and mentions("98.9 % accuracy", "98.9%")
+    assert mentions("Déjà Vu: memorization in ConvNets", "Deja") and mentions("we propose Mahe", "Mahé")
+
+
+def test_an_answers_number_is_supported_however_the_percent_sign_is_spaced():
+    source = ["We achieved approximately 98.9 % test accuracy on MNIST."]
+    assert check_citations("98.9%", "What test accuracy does it reach?", [1], source, min_support=0.5).refusal is None
+
+
+def test_an_accented_name_names_its_paper():
+    cited = [("Déjà Vu: an empirical evaluation of the memorization properties of ConvNets", "We study ConvNets.")]
+    assert names_a_cited_paper("Which paper evaluates memorization in convnets?", "Déjà Vu", cited)
 
 
 def test_an_acronym_is_mentioned_by_its_spelled_out_words():
