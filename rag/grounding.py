@@ -28,9 +28,11 @@ versus vs does did
 # A word may start with digits ("3D-Zoom"); its hyphens join letters or digits ("HIV-related"),
 # so a double one is a dash between words ("Trendelenburg--a disaster"). A decimal may drop its
 # leading zero ("P < .05").
-_WORD = re.compile(r"\d*[A-Za-z](?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*|\d+(?:\.\d+)?%?|(?<![\w.])\.\d+%?")
+_WORD = re.compile(r"\d*[A-Za-z](?:[A-Za-z0-9]|[-_](?=[A-Za-z0-9]))*|\d+(?:\.\d+)?%?|(?<![\w.])\.\d+%?")
 _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)%?")
-_SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$")
+# Names: tokens with digits, acronyms, CamelCase, and code identifiers ("simple_rl").
+_SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$|"
+                       r"^\w+_\w+$")
 
 
 def stem(word: str) -> str:
@@ -386,11 +388,7 @@ def _names_something(answer: str) -> bool:
     """A name anywhere in a short answer, its first word included: a bare "Gaggle" or "Y-net"
     opens its sentence, where ``specific_terms`` does not count a capital. Yes/no is no name."""
     tokens = [w for w in words(answer) if w.lower() not in {"yes", "no", "maybe"}]
-    return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens) or _IDENTIFIER.search(answer) is not None
-
-
-# A code identifier ("simple_rl") names a library or tool though it has no capital.
-_IDENTIFIER = re.compile(r"\b[A-Za-z]\w*_\w+\b")
+    return bool(specific_terms(answer)) or any(w[0].isupper() for w in tokens)
 
 
 _ASKS_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:paper|work|study|article)s?\b", re.I)
@@ -405,7 +403,7 @@ def names_a_cited_paper(question: str, text: str, cited: list[tuple[str, str]]) 
     if not _ASKS_PAPER.search(question) or len(text.split()) > 4:
         return True
     names = {w for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2}
-    coined = {w for w in names if w[:1].isupper() or _SPECIFIC.match(w)} | set(_IDENTIFIER.findall(text))
+    coined = {w for w in names if w[:1].isupper() or _SPECIFIC.match(w)}
     return any(mentions(title, name) for title, _ in cited for name in names) or \
         any(introduces(abstract, name) for _, abstract in cited for name in coined)
 

@@ -18,9 +18,10 @@ from .paper import title_key
 # Double quotes, straight or curly, around at least two words: single quotes are apostrophes too.
 _QUOTED = re.compile(r"[\"“”]([^\"“”]+?\s[^\"“”]+?)[\"“”]")
 # A title's lead ("MultiGrain: a unified image embedding ...") is a name when it is written
-# like one: a capital or digit inside a word, a capital before a hyphen, or several capitalised
+# like one: a capital or digit inside a word, a capital before a hyphen, an identifier
+# ("simple_rl"), or several capitalised
 # words. A single ordinary word ("Attention: ...", "Aripiprazole: ...") is a topic, not a name.
-_NAME_LIKE = re.compile(r"\w[A-Z0-9]|[A-Z]-|-[A-Z0-9]")
+_NAME_LIKE = re.compile(r"\w[A-Z0-9]|[A-Z]-|-[A-Z0-9]|\w_\w")
 _MAX_LEAD_WORDS = 4
 # "Which papers improve on BERT?" names BERT to ask about other papers.
 _ASKS_FOR_MANY = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers|works|studies|articles)\b", re.I)

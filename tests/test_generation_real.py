@@ -198,3 +198,17 @@ def test_the_answer_model_can_decide_verdicts_too(tmp_path, embedder):
     library.close()
     assert not answer.abstained and answer.verdict in {"yes", "no", "maybe"}
     assert "76 minutes" in answer.citations[0].sentence and answer.citations[0].sentence in answer.text
+
+
+def test_a_question_naming_a_paper_is_answered_from_it_alone(seeded):
+    # Quoted title: the other fuzzing papers in the seeds (NeuRI, DyCL, tensor-compiler fuzzing)
+    # are close to the question but are not read.
+    title = "DocTer: Documentation Guided Fuzzing for Testing Deep Learning API Functions"
+    answer = seeded.ask(f'How many bugs does the paper "{title}" detect?')
+    assert [s.title for s in answer.sources] == [title]
+    assert not answer.abstained, answer.reason
+    assert [c.title for c in answer.citations] == [title]
+    assert any(ch.isdigit() for ch in answer.text)
+    # A dataset the named paper never mentions is refused, not answered from a neighbour.
+    absent = seeded.ask("Which accuracy does DocTer reach on ImageNet?")
+    assert absent.abstained and [s.title for s in absent.sources] == [title]

@@ -295,3 +295,10 @@ def test_the_evidence_sentence_states_the_answers_names():
     question = "Which datasets is the paper evaluated on?"
     assert evidence_sentence("Mini-ImageNet", question, abstract).startswith("Experiments on Omniglot")
     assert evidence_sentence("They derive conditions", "What do they derive?", abstract).startswith("Therefore")
+
+
+def test_a_code_identifier_in_a_question_must_be_in_the_source():
+    layer_rotation = ["Layer rotation explains weight decay; we test on Cityscapes."]
+    refused = gate("What accuracy does simple_rl reach on Cityscapes?", layer_rotation, 0.7, min_relevance=0.9,
+                   min_coverage=0.5)
+    assert refused.refusal is Refusal.NAMES_MISSING and "simple_rl" in refused.reason

@@ -56,3 +56,8 @@ def test_a_title_or_subtitle_written_out_unquoted_names_its_paper_unless_many_ar
     assert not names_paper("Which paper proposes sparse deep networks?", rewiring)
     # A short subtitle is too common a phrase to pin one paper.
     assert not names_paper("Which paper uses deep networks?", "Rewire: Deep Networks")
+
+
+def test_a_code_identifier_before_a_colon_is_a_name():
+    assert names_paper("What accuracy does simple_rl reach on Cityscapes?",
+                       "simple_rl: Reproducible Reinforcement Learning in Python")
