@@ -6,6 +6,8 @@
   (with --interleaved, another question is answered between each question and its follow-up, as
   in the app when other users' questions arrive between one user's turns);
 - tokens/s of the pipeline's generation next to a bare llama-cpp call on the same prompt;
+- the median ratio of a first question's time to first token to llama.cpp's bare evaluation of
+  the same prompt from an empty context (overhead and hardware limit side by side);
 - digest time for the 21 seed papers, cold and cached.
 """
 
@@ -60,9 +62,12 @@ def main(interleaved: bool = False) -> dict:
         llm = library.llm()
         llm.count_tokens("warm-up")  # model load is start-up, not question latency
         first, total, follow_first, answered, follow_answered = [], [], [], 0, 0
+        prompts_seen, bare_ratios = record_prompts(llm), []
         for question, follow_up in zip(QUESTIONS, FOLLOW_UPS):
+            prompts_seen.clear()
             answer = library.ask(question)
             first.append(answer.timings.get("first_token", answer.timings["total"]))
+            first_prompt = prompts_seen[0] if prompts_seen and "first_token" in answer.timings else None
             total.append(answer.timings["total"])
             answered += not answer.abstained
             if interleaved:
@@ -71,6 +76,8 @@ def main(interleaved: bool = False) -> dict:
             if not follow.abstained:  # a refusal before generation is not a latency
                 follow_first.append(follow.timings["first_token"])
                 follow_answered += 1
+            if first_prompt:  # timed after the follow-up, whose cached prefix the reset would drop
+                bare_ratios.append(answer.timings["first_token"] / bare_prompt_seconds(llm, first_prompt))
         overhead = pipeline_vs_bare(library, llm)
         started = time.perf_counter()
         library.digest()
@@ -81,9 +88,36 @@ def main(interleaved: bool = False) -> dict:
     return {"interleaved": interleaved, "questions": len(QUESTIONS), "answered": answered,
             "median_first_token_s": round(statistics.median(first), 2),
             "median_total_s": round(statistics.median(total), 2),
+            "first_token_over_bare_prompt_eval": round(statistics.median(bare_ratios), 2) if bare_ratios else None,
             "follow_ups_answered": follow_answered,
             "median_follow_up_first_token_s": round(statistics.median(follow_first), 2) if follow_first else None,
             **overhead, "digest_21_cold_s": round(cold, 1), "digest_21_cached_s": round(cached, 3)}
+
+
+def record_prompts(llm) -> list:
+    """The messages of every completion the model starts from now on (first questions' prompts)."""
+    seen, generate = [], llm._generate
+
+    def recording(llama, messages, *args, **kwargs):
+        seen.append(messages)
+        return generate(llama, messages, *args, **kwargs)
+
+    llm._generate = recording
+    return seen
+
+
+def bare_prompt_seconds(llm, messages) -> float:
+    """llama.cpp's own time to evaluate the same prompt from an empty context: the hardware's
+    limit for a first token, which the pipeline's time to first token is compared with."""
+    with llm.lock:
+        llama = llm._load()
+        tokens, _ = llm._prompt(llama, messages)
+        llama.reset()  # nothing reused: a first question's prompt shares no prefix but the system text
+        started = time.perf_counter()
+        llama.eval(tokens)
+        seconds = time.perf_counter() - started
+        llama.reset()
+    return seconds
 
 
 def pipeline_vs_bare(library, llm) -> dict:
