@@ -184,7 +184,7 @@ class Catalog:
 
     def titles_with(self, words: Sequence[str], limit: int = 100) -> list[tuple[str, str]]:
         """(id, title) of the papers whose titles best match any of ``words`` (BM25), best first."""
-        terms = [w for w in dict.fromkeys(re.findall(r"\w+", " ".join(words).lower()))]
+        terms = list(dict.fromkeys(re.findall(r"\w+", " ".join(words).lower())))
         if not terms:
             return []
         match = "title : (" + " OR ".join(f'"{t}"' for t in terms) + ")"

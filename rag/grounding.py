@@ -281,9 +281,14 @@ def support(claim_terms: set[str], source_text: str) -> float:
 
 def best_sentence(claim: str, source_text: str, *, last_on_tie: bool = False) -> str:
     """The source sentence sharing most terms with ``claim``; on a tie the first one, or the last."""
+    return best_of(claim, sentences(source_text), last_on_tie=last_on_tie) or source_text[:300]
+
+
+def best_of(claim: str, candidates: list[str], *, last_on_tie: bool = False) -> str:
+    """The candidate sentence sharing most terms with ``claim`` ("" when there are none)."""
     terms = content_terms(claim)
-    scored = [(len(terms & content_terms(s)), i if last_on_tie else -i, s) for i, s in enumerate(sentences(source_text))]
-    return max(scored)[2] if scored else source_text[:300]
+    scored = [(len(terms & content_terms(s)), i if last_on_tie else -i, s) for i, s in enumerate(candidates)]
+    return max(scored)[2] if scored else ""
 
 
 def evidence_sentence(answer: str, question: str, source_text: str) -> str:
@@ -292,7 +297,7 @@ def evidence_sentence(answer: str, question: str, source_text: str) -> str:
     question; when none mentions them all, the best of all sentences."""
     claim, names = f"{answer} {question}", specific_terms(answer) | _leading_names(answer)
     stating = [s for s in sentences(source_text) if names and all(mentions(s, n) for n in names)]
-    return best_sentence(claim, " ".join(stating)) if stating else best_sentence(claim, source_text)
+    return best_of(claim, stating) if stating else best_sentence(claim, source_text)
 
 
 def _leading_names(answer: str) -> set[str]:

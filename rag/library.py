@@ -190,8 +190,8 @@ class Library:
         return hits, question, query
 
     def named_papers(self, question: str) -> list[str]:
-        """Ids of the stored papers the question names by a quoted title or a title's lead name
-        (``rag.naming``): its answer comes from them alone."""
+        """Ids of the stored papers the question names by a quoted or written-out title, or by a
+        title's lead name (``rag.naming``): its answer comes from them alone."""
         candidates = self._catalog.titles_with(search_words(question))
         return [paper_id for paper_id, title in candidates if names_paper(question, title)]
 

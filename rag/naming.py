@@ -1,4 +1,4 @@
-"""Which papers a question names: by a quoted title, or by the name a title opens with.
+"""Which papers a question names: by a quoted or written-out title, or by the name a title opens with.
 
 A reader who writes `Which datasets is the paper "Prototypical Bregman Networks" evaluated
 on?` or `What does MultiGrain reach on ImageNet?` has said which paper the answer must come

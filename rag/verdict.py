@@ -18,7 +18,7 @@ answered differently from an open one:
 from __future__ import annotations
 
 from . import prompts
-from .grounding import best_sentence, sentences
+from .grounding import best_of, sentences
 from .llm import LLM, Choice
 
 WORDS = ("Yes", "No", "Maybe")
@@ -66,7 +66,7 @@ def decide(log_probs: dict[str, float], no_margin: float) -> str | None:
 def finding(question: str, abstract: str) -> str:
     """The result sentence the verdict rests on: of the abstract's last sentences, the one that
     shares most terms with the question (the later one on a tie: conclusions come last)."""
-    return best_sentence(question, " ".join(results_part(abstract)), last_on_tie=True)
+    return best_of(question, results_part(abstract), last_on_tie=True)
 
 
 def stated(word: str | None, sentence: str) -> str:
