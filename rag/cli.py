@@ -169,17 +169,20 @@ def cmd_models(args) -> int:
         spec = models.catalog()[args.name or active]
         print(f"downloaded {models.download_from_hub(spec, cache)}")
         return 0
+    formats = {settings.verdict_model: settings.verdict_model_format, active: settings.model_format}
     for name, spec in models.catalog().items():
         cached = cache / spec.file
         state = "assembled" if cached.is_file() else "not assembled"
+        fmt = (formats.get(name) or spec.quantisation).upper()
         if args.action in ("assemble", "verify") and (args.name in (None, name)):
             try:
-                models.ensure_assembled(spec, cache, force_verify=args.action == "verify")
+                verify = args.action == "verify"
+                models.converted(spec, models.ensure_assembled(spec, cache, force_verify=verify), fmt, verify)
                 state = "verified"
             except RagError as exc:
                 state = f"unavailable: {exc}"
         mark = "*" if name == active else " "
-        print(f"{mark} {name}  {spec.size / 1e6:.0f} MB  {spec.chat_format}  ctx {spec.context}  [{state}]")
+        print(f"{mark} {name}  {spec.size / 1e6:.0f} MB  {spec.chat_format}  ctx {spec.context}  runs as {fmt}  [{state}]")
         print(f"    {spec.description}")
     if active not in models.catalog():
         print(f"* {active} (local file)")

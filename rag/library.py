@@ -132,9 +132,10 @@ class Library:
 
     # ----- generation -------------------------------------------------------------------------
 
-    def llm(self, model: str | None = None) -> LLM:
-        """The shared model for ``model`` (default: settings): the model server's when
-        ``llm_url`` is set, else the in-process GGUF, loaded on first use."""
+    def llm(self, model: str | None = None, fmt: str | None = None) -> LLM:
+        """The shared model for ``model`` (default: settings) in quantisation format ``fmt``
+        (default: ``model_format``): the model server's when ``llm_url`` is set, else the
+        in-process GGUF, loaded on first use."""
         s = self.settings
         if s.llm_url:
             from .remote import RemoteLLM
@@ -144,7 +145,7 @@ class Library:
         from .llm import LocalLLM
         from .models import resolve
 
-        spec, path = resolve(model or s.model, s.model_cache_dir)
+        spec, path = resolve(model or s.model, s.model_cache_dir, s.model_format if fmt is None else fmt)
         return LocalLLM.shared(path, spec.name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
 
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
@@ -165,7 +166,8 @@ class Library:
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
         # Resolved only for a yes/no question: an open question never needs the verdict model.
-        verdict_llm = self.llm(self.settings.verdict_model) if self.settings.verdict_model and is_yes_no(question) \
+        s = self.settings
+        verdict_llm = self.llm(s.verdict_model, s.verdict_model_format) if s.verdict_model and is_yes_no(question) \
             else None
         return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
                                           history, started, resolved=query, focus=focus,

@@ -35,18 +35,24 @@ class ModelSpec:
     parts: dict | None = None
     hub: dict | None = None
 
+    @property
+    def quantisation(self) -> str:
+        """The shipped file's llama.cpp format, from its name ("...-q4_k_m.gguf": "Q4_K_M")."""
+        return Path(self.file).stem.rsplit("-", 1)[-1].upper()
+
 
 def catalog() -> dict[str, ModelSpec]:
     entries = json.loads(CATALOG_PATH.read_text())
     return {name: ModelSpec(name=name, **entry) for name, entry in entries.items()}
 
 
-def resolve(model: str, cache: Path) -> tuple[ModelSpec, Path]:
-    """The spec and a verified local file for a catalogue name (assembled into ``cache``),
-    a path, or a file in ``models/``."""
+def resolve(model: str, cache: Path, fmt: str = "") -> tuple[ModelSpec, Path]:
+    """The spec and a verified local file for a catalogue name (assembled into ``cache`` and,
+    with ``fmt``, converted to that quantisation format), a path, or a file in ``models/``
+    (a file the user names is used as it is)."""
     specs = catalog()
     if model in specs:
-        return specs[model], ensure_assembled(specs[model], cache)
+        return specs[model], converted(specs[model], ensure_assembled(specs[model], cache), fmt)
     path = Path(model).expanduser()
     if not path.is_file() and (MODELS_DIR / model).is_file():
         path = MODELS_DIR / model
@@ -93,6 +99,39 @@ def _stamp_key(path: Path, spec: ModelSpec) -> str:
     """What the stamp records: a later edit of the file changes its size or mtime."""
     stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}"
+
+
+def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = False) -> Path:
+    """The assembled ``source`` converted once into llama.cpp format ``fmt``, kept beside it.
+
+    Some formats (Q4_0, IQ4_NL) are repacked at load time for the CPU's wide vector
+    instructions and read prompts faster than the shipped Q4_K_M (docs/benchmarks.md). The
+    stamp records what the file was made from and by which llama.cpp build, and its hash;
+    anything else, or a file changed since, is converted again.
+    """
+    fmt = fmt.strip().upper()
+    if not fmt or fmt == spec.quantisation:
+        return source
+    from .llm import engine_version, quantize
+
+    target = source.with_name(f"{Path(spec.file).stem}.{fmt.lower()}.gguf")
+    origin = f"{spec.sha256}:{fmt}:llama.cpp {engine_version()}"
+    if target.is_file() and _stamp(target).is_file():
+        size_mtime, _, rest = _stamp(target).read_text().partition("|")
+        recorded_origin, _, recorded_hash = rest.rpartition("|")
+        stat = target.stat()
+        if (size_mtime == f"{stat.st_size}:{stat.st_mtime_ns}" and recorded_origin == origin
+                and (not force_verify or sha256_file(target) == recorded_hash)):
+            return target
+    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two processes may convert at once
+    try:
+        quantize(source, partial, fmt)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    stat = target.stat()
+    _stamp(target).write_text(f"{stat.st_size}:{stat.st_mtime_ns}|{origin}|{sha256_file(target)}")
+    return target
 
 
 def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:

@@ -79,12 +79,19 @@ class Settings:
         default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models")
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
+    # llama.cpp format a catalogue `model` is converted to once, at assembly (a file you name is used
+    # as it is). Q4_0 is repacked at load for AVX2/AVX-512 and reads prompts ~1.37x faster than the
+    # shipped Q4_K_M here at equal measured quality (docs/benchmarks.md); empty keeps the shipped file.
+    model_format: str = "Q4_0"
     # Model that decides yes/no verdicts from the lead source's result sentences (a catalogue name
     # or path, like `model`; empty: the answer model). The 1.5B's plain Yes/No argmax under that
     # prompt is right on 65.6% of PubMedQA dev (all 500, own abstracts; the 0.5B's at best 58.6%,
     # and only with a fitted margin), and reading ~190 tokens costs it ~2-3 s, less than the
     # answer prompt the yes/no question no longer needs (bench/verdict_prompts.py, docs/benchmarks.md).
     verdict_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    # Format the verdict model is converted to, like `model_format`; empty keeps the shipped Q4_K_M,
+    # on which the verdicts' accuracy was measured.
+    verdict_model_format: str = ""
     # A "No" verdict needs log P(No) - log P(Yes) above this. 0: the model's own argmax, which
     # needs no labels; the 0.5B leans to "No" so much that it would need about 1.0.
     verdict_no_margin: float = 0.0
