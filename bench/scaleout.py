@@ -96,7 +96,7 @@ def main() -> dict:
         seeded = Library(tmp / "seeds-store", embedder=embedder)
         seeded.ingest([ROOT / "seeds"])
         result["ask_in_process"] = ask_run(seeded)
-        spec, path = resolve(Settings().model, Settings().model_cache_dir)
+        spec, path = resolve(Settings().model, Settings().model_cache_dir, Settings().model_format)
         llama = LlamaServer(path, tmp / "llama.log", spec.chat_format).start()
         try:
             remote = Library(settings=Settings.from_env(store_dir=tmp / "seeds-store", llm_url=llama.url,

@@ -146,7 +146,10 @@ class Library:
         from .models import resolve
 
         spec, path = resolve(model or s.model, s.model_cache_dir, s.model_format if fmt is None else fmt)
-        return LocalLLM.shared(path, spec.name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
+        # A converted file is named by its own stem ("...-q4_k_m.q4_0"): it writes other summaries,
+        # so the summary cache and the digest's "model" line must tell the two apart.
+        name = spec.name if path.name == spec.file else path.stem
+        return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
 
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
                    source: str | None = None, year: int | None = None, model: str | None = None

@@ -68,7 +68,7 @@ def llama_server(tmp_path_factory):
     from rag.models import resolve
     from servers import LlamaServer
 
-    spec, path = resolve(Settings().model, Settings().model_cache_dir)
+    spec, path = resolve(Settings().model, Settings().model_cache_dir, Settings().model_format)
     server = LlamaServer(path, tmp_path_factory.mktemp("llama-server") / "server.log", spec.chat_format).start()
     yield server
     server.stop()

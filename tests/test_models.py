@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from rag import ModelError, Settings
+from rag import Library, ModelError, Settings
 from rag import llm as llm_module
 from rag.models import ModelSpec, catalog, converted, resolve
 
@@ -87,7 +87,7 @@ def test_an_unknown_format_is_named_in_the_error(tmp_path, shipped):
 
 
 @pytest.mark.model
-def test_the_default_model_runs_converted_to_the_configured_format(tmp_path):
+def test_the_default_model_runs_converted_to_the_configured_format(tmp_path, embedder):
     settings = Settings(model_cache_dir=tmp_path)
     spec = catalog()[settings.model]
     _, path = resolve(settings.model, tmp_path, settings.model_format)
@@ -98,3 +98,8 @@ def test_the_default_model_runs_converted_to_the_configured_format(tmp_path):
     assert path.stat().st_size < 0.95 * spec.size
     mtime = path.stat().st_mtime_ns
     assert resolve(settings.model, tmp_path, "Q4_0")[1] == path and path.stat().st_mtime_ns == mtime
+    # Summaries are cached by model name: the converted file's differ from the shipped file's.
+    library = Library(tmp_path / "store", settings=settings, embedder=embedder)
+    assert library.llm().name == "qwen2.5-coder-0.5b-instruct-q4_k_m.q4_0"
+    assert library.llm(fmt="").name == settings.model
+    library.close()

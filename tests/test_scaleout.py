@@ -122,7 +122,7 @@ class TestModelServer:
 def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder):
     from rag.models import resolve
 
-    spec, path = resolve(Settings().model, Settings().model_cache_dir)
+    spec, path = resolve(Settings().model, Settings().model_cache_dir, Settings().model_format)
     server = LlamaServer(path, tmp_path / "llama.log", spec.chat_format).start()
     try:
         library = Library(settings=settings(tmp_path, llm_url=server.url, llm_model="default", llm_timeout=20.0,
@@ -147,7 +147,7 @@ def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder
 def test_embeddings_from_a_server_build_a_store_that_minilm_may_not_join(tmp_path, embedder):
     from rag.models import resolve
 
-    spec, path = resolve(Settings().model, Settings().model_cache_dir)
+    spec, path = resolve(Settings().model, Settings().model_cache_dir, Settings().model_format)
     server = LlamaServer(path, tmp_path / "embed.log", spec.chat_format, embedding=True).start()
     try:
         s = settings(tmp_path, embed_url=server.url, embed_model="default")
