@@ -295,8 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--limit", type=int)
         e.add_argument("--model")
         e.add_argument("--json", action="store_true", help="(reports are always JSON)")
-        if suite != "tldr":
-            e.add_argument("--details", metavar="FILE", help="write one JSON line per question to FILE")
+        e.add_argument("--details", metavar="FILE", help="write one JSON line per question (paper) to FILE")
         if suite == "factoid":
             e.add_argument("--corpus", required=True, help="the SciTLDR-format jsonl the questions are about")
         e.set_defaults(run=cmd_eval_generation, suite=suite, details=None)

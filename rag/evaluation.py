@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections import Counter
 import tempfile
 import time
@@ -235,8 +236,11 @@ def load_scitldr(path: str | Path, limit: int | None = None):
     return rows
 
 
-def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None) -> dict:
-    """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines."""
+def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None,
+                  details: str | Path | None = None) -> dict:
+    """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines, and
+    how many lines a reader would find wanting: opening with "This paper"/"We", or restating the
+    title (>= 80% of their content words are the title's)."""
     try:
         from rouge_score import rouge_scorer
     except ImportError as exc:
@@ -245,14 +249,14 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
     from .catalog import Catalog
     from .grounding import sentences
     from .library import Library
-    from .summaries import summarize
+    from .summaries import opens_with_self_reference, summarize, title_share
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
                                ("rouge1", "rouge2", "rougeL")}
     rows = load_scitldr(data, limit)
     systems = {"model": [], "title": [], "first_sentence": []}
-    seconds = []
+    seconds, lines = [], []
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         library = Library(Path(tmp) / "store")
@@ -261,13 +265,22 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
             summary = summarize(paper, llm, catalog, library.settings.summary_max_tokens)
             seconds.append(summary.seconds)
             systems["model"].append(best(refs, summary.text))
+            lines.append({"id": paper.id, "title": paper.title, "summary": summary.text, "grounded": summary.grounded,
+                          "seconds": round(summary.seconds, 2), **systems["model"][-1]})
             systems["title"].append(best(refs, paper.title))
             systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
             if progress:
                 progress(done, len(rows))
         catalog.close()
+    if details:
+        Path(details).write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     mean = lambda scores, k: round(100 * sum(s[k] for s in scores) / len(scores), 1)
+    share = lambda test: round(100 * sum(map(test, lines)) / len(lines), 1) if lines else None
     return {"data": str(data), "papers": len(rows), "model": llm.name,
             "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
+            "median_seconds_per_paper": round(statistics.median(seconds), 2) if seconds else None,
+            "opens_with_this_paper_or_we_pct": share(lambda line: opens_with_self_reference(line["summary"])),
+            "restates_title_pct": share(lambda line: title_share(line["summary"], line["title"]) >= 0.8),
+            "extract_fallback_pct": share(lambda line: not line["grounded"]),
             "systems": {name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
                         for name, scores in systems.items() if scores}}

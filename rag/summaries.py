@@ -48,6 +48,20 @@ def clean_summary(raw: str) -> str:
     return first
 
 
+_SELF_REFERENCE = re.compile(r"^\W*(?:(?:this|the|our|in this|in the) (?:paper|work|study|article|letter)\b|we\b)", re.I)
+
+
+def opens_with_self_reference(summary: str) -> bool:
+    """"This paper ...", "The paper ...", "We ...": words a digest reader skips."""
+    return bool(_SELF_REFERENCE.match(summary))
+
+
+def title_share(summary: str, title: str) -> float:
+    """The share of the summary's content words that are the title's (1.0: it restates the title)."""
+    terms = content_terms(summary)
+    return len(terms & content_terms(title)) / len(terms) if terms else 1.0
+
+
 def is_grounded(summary: str, paper: Paper) -> bool:
     """Every name and number in the summary appears in the title or abstract (not counting
     sentences that address the reader, which the model never sees)."""

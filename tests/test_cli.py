@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import DATA, ROOT, SEEDS
 
 
@@ -56,3 +58,19 @@ def test_eval_retrieval_reports_every_mode(tmp_path):
     assert report["questions"] == 40 and [m["mode"] for m in report["modes"]] == ["dense", "keyword", "hybrid"]
     hybrid = report["modes"][2]
     assert hybrid["recall_at_5"] >= 0.9 and 0 < hybrid["mrr"] <= 1
+
+
+@pytest.mark.model
+def test_eval_tldr_scores_lines_and_writes_one_detail_per_paper(tmp_path):
+    papers = [json.loads(line) for line in (SEEDS / "papers.jsonl").read_text().splitlines()[:2]]
+    data = tmp_path / "tldr.jsonl"
+    data.write_text("".join(json.dumps({"paper_id": f"p{n}", "title": p["title"], "abstract": p["abstract"],
+                                        "tldrs": [p["title"]]}) + "\n" for n, p in enumerate(papers)))
+    result = rag("eval", "tldr", "--data", str(data), "--details", str(tmp_path / "lines.jsonl"), store=tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    # The references are the titles, so the title baseline is perfect and the model's line is not.
+    assert report["systems"]["title"]["rouge1"] == 100.0 and report["systems"]["model"]["rouge1"] < 100.0
+    lines = [json.loads(line) for line in (tmp_path / "lines.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["p0", "p1"] and all(line["summary"] for line in lines)
+    assert 0 <= report["restates_title_pct"] <= 100 and report["papers"] == 2

@@ -1,5 +1,6 @@
 from rag.paper import Paper
-from rag.summaries import Digest, Summary, clean_summary, extractive_summary, is_grounded
+from rag.summaries import (Digest, Summary, clean_summary, extractive_summary, is_grounded, opens_with_self_reference,
+                           title_share)
 
 PAPER = Paper(id="p", title="kMaX-DeepLab: k-means Mask Transformer",
               abstract="Transformers advance vision. kMaX-DeepLab casts cross-attention as k-means. It gets 58.0% PQ.")
@@ -29,3 +30,15 @@ def test_digest_renders_every_format():
 
     data = json.loads(digest.render("json"))
     assert [p["paper_id"] for p in data["papers"]] == ["p", "q"] and data["model"] == "test-model"
+
+
+def test_lines_a_reader_skips_are_recognised():
+    for line in ("This paper proposes X.", "The work shows Y.", "We propose Z.", "In this paper, we study W."):
+        assert opens_with_self_reference(line), line
+    for line in ("Weight decay is ...", "Papers like this ...", "kMaX-DeepLab casts attention as k-means."):
+        assert not opens_with_self_reference(line), line
+
+
+def test_title_share_counts_the_lines_content_words_taken_from_the_title():
+    assert title_share("kMaX-DeepLab: a k-means mask transformer.", PAPER.title) == 1.0
+    assert title_share("Cross-attention as k-means clustering reaches 58.0% PQ.", PAPER.title) < 0.5
