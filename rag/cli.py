@@ -31,12 +31,21 @@ def _library(args):
 
 
 def cmd_ingest(args) -> int:
+    library = _library(args)
     with _progress_bar("ingesting") as progress:
-        summary = _library(args).ingest(args.paths, skip_bad=args.skip_bad, progress=progress)
+        summary = library.ingest(args.paths, skip_bad=args.skip_bad, progress=progress)
     for problem in summary.skipped:
         print(f"skipped {problem}", file=sys.stderr)
     print(summary)
+    if args.summarize:
+        _summarize_pending(library, args.model)
     return 0
+
+
+def _summarize_pending(library, model: str | None) -> None:
+    with _progress_bar("summarising") as progress:
+        made = library.summarize_pending(model=model, progress=progress, background=False)
+    print(f"summarised {made} papers; the others' summaries were made before", file=sys.stderr)
 
 
 def cmd_search(args) -> int:
@@ -135,6 +144,8 @@ def cmd_ask(args) -> int:
 
 def cmd_summarize(args) -> int:
     library = _library(args)
+    if args.all:  # resumable: each summary is cached as it is made, a re-run makes only the rest
+        _summarize_pending(library, args.model)
     ids = [p.id for p in library.papers()] if args.all else args.ids
     if not ids:
         raise RagError("give paper ids or --all")
@@ -228,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add papers from files (txt digest, jsonl/json, csv, bib, arXiv xml)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad")
+    p.add_argument("--summarize", action="store_true",
+                   help="then make the one-line summary of every paper that has none (resumable)")
+    p.add_argument("--model", help="model for --summarize (default: RAG_MODEL)")
     p.set_defaults(run=cmd_ingest)
 
     p = sub.add_parser("search", help="hybrid (dense + BM25) search")

@@ -23,7 +23,7 @@ from .answer import Answer, AnswerStream
 from .llm import LLM
 from .qa import Turn, answer_stream, retrieval_query
 from .retrieval import Hit, fuse
-from .summaries import Digest, Summary, summarize
+from .summaries import Digest, Summary, cached, summarize
 from .settings import Settings
 from .topics import overview_stream, topic_of
 
@@ -228,17 +228,34 @@ class Library:
         return summarize(self.get(paper_id), self.llm(model), self._catalog, self.settings.summary_max_tokens)
 
     def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
-               model: str | None = None, progress: Progress | None = None) -> Digest:
-        """One-line summaries of the given papers (default: all, or the ``newest`` N)."""
+               model: str | None = None, progress: Progress | None = None, wait: bool = True) -> Digest:
+        """One-line summaries of the given papers (default: all, or the ``newest`` N). Without
+        ``wait``, only the summaries made already (instant), and how many are still pending."""
         papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
         papers = papers[:newest] if newest else papers
         llm = self.llm(model)  # resolved once, not re-checked for every paper
+        if not wait:
+            ready = [found for paper in papers if (found := cached(paper, llm.name, self._catalog))]
+            return Digest(ready, llm.name, pending=len(papers) - len(ready))
         items = []
         for done, paper in enumerate(papers, 1):
             items.append(summarize(paper, llm, self._catalog, self.settings.summary_max_tokens))
             if progress:
                 progress(done, len(papers))
         return Digest(items, llm.name)
+
+    def summarize_pending(self, *, model: str | None = None, progress: Progress | None = None,
+                          background: bool = True) -> int:
+        """Summarise every stored paper that has no summary yet, one at a time, and return how
+        many were made. Each is cached on disk as it is made: a killed run loses nothing and a
+        re-run resumes. In the ``background`` each waits while a question waits for the model."""
+        llm = self.llm(model)
+        pending = [paper for paper in self._catalog.papers() if not cached(paper, llm.name, self._catalog)]
+        for done, paper in enumerate(pending, 1):
+            summarize(paper, llm, self._catalog, self.settings.summary_max_tokens, background=background)
+            if progress:
+                progress(done, len(pending))
+        return len(pending)
 
     def papers(self) -> list[Paper]:
         return self._catalog.papers()

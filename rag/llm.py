@@ -116,7 +116,8 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]: ...
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
+               background: bool = False) -> Iterator[str]: ...
 
     def complete(self, messages: list[dict], **kwargs) -> str: ...
 
@@ -138,6 +139,8 @@ class LocalLLM:
         self.prompt_cache_mb = prompt_cache_mb
         self._llama = None
         self.lock = threading.RLock()
+        self._waiting = 0  # questions (foreground completions) waiting for the lock
+        self._queue = threading.Condition()
 
     @classmethod
     def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
@@ -168,8 +171,12 @@ class LocalLLM:
             return len(self._load().tokenize(text.encode(), add_bos=False, special=True))
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]:
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
+               background: bool = False) -> Iterator[str]:
         """Text pieces of one chat completion.
+
+        A ``background`` completion (a summary made ahead of any request) starts only when no
+        foreground one is waiting for the model, so a question waits at most for the one in progress.
 
         ``choice`` decides one point of the output from the model's scores (see ``Choice``); its
         prefix and forced text come out as the first piece.
@@ -188,7 +195,7 @@ class LocalLLM:
 
         def generate() -> None:
             try:
-                with self.lock, self._prompt_cache_used(remember) as llama, contextlib.closing(
+                with self._turn(background), self._prompt_cache_used(remember) as llama, contextlib.closing(
                         self._generate(llama, messages, max_tokens, json_schema, temperature, choice)) as parts:
                     for piece in parts:
                         if stop.is_set():
@@ -209,6 +216,31 @@ class LocalLLM:
                 yield item
         finally:
             stop.set()
+
+    @contextlib.contextmanager
+    def _turn(self, background: bool):
+        """The model lock, taken in turn: foreground completions first, background ones when none waits.
+
+        A plain lock is not fair: a background loop that releases it and at once asks again could
+        take it back before a waiting question. A foreground completion counts itself as waiting
+        until it holds the lock; background ones wait for that count to be zero.
+        """
+        with self._queue:
+            if background:
+                self._queue.wait_for(lambda: self._waiting == 0)
+            else:
+                self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            if not background:
+                with self._queue:
+                    self._waiting -= 1
+                    self._queue.notify_all()
+        try:
+            yield
+        finally:
+            self.lock.release()
 
     def _generate(self, llama, messages: list[dict], max_tokens: int, json_schema: dict | None,
                   temperature: float, choice: Choice | None) -> Iterator[str]:

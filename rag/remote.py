@@ -65,9 +65,11 @@ class RemoteLLM:
         return math.ceil(len(text) / 3.5)
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None) -> Iterator[str]:
+               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
+               background: bool = False) -> Iterator[str]:
         """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
-        (``remember`` is for the in-process model's prompt cache; a server keeps its own. A
+        (``remember`` is for the in-process model's prompt cache; a server keeps its own, and
+        schedules ``background`` requests with the rest. A
         ``choice`` needs the model's logits, which the chat API does not expose: it is left
         undecided and the model generates freely.)"""
         request = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,

@@ -78,15 +78,23 @@ def extractive_summary(paper: Paper) -> str:
     return clean_summary(best)
 
 
-def summarize(paper: Paper, llm: LLM, catalog: Catalog, max_tokens: int) -> Summary:
+def cached(paper: Paper, model_name: str, catalog: Catalog) -> Summary | None:
+    """The paper's summary by this model if one was made before, else None."""
+    hit = catalog.cached_summary(cache_key(paper, model_name))
+    return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, 0.0) if hit else None
+
+
+def summarize(paper: Paper, llm: LLM, catalog: Catalog, max_tokens: int, background: bool = False) -> Summary:
+    """The paper's one-line summary, from the cache or made now and cached (``background``: the
+    model is taken only while no question waits for it)."""
     started = time.perf_counter()
-    key = cache_key(paper, llm.name)
-    hit = catalog.cached_summary(key)
+    hit = cached(paper, llm.name, catalog)
     if hit:
-        return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, time.perf_counter() - started)
+        return hit
+    key = cache_key(paper, llm.name)
     messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
                 {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
-    text = clean_summary(llm.complete(messages, max_tokens=max_tokens))
+    text = clean_summary(llm.complete(messages, max_tokens=max_tokens, background=background))
     grounded = is_grounded(text, paper)
     if not grounded:
         text = extractive_summary(paper)
@@ -99,9 +107,15 @@ class Digest:
     items: list[Summary]
     model: str
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    pending: int = 0  # papers asked for whose summaries are not made yet (a digest that does not wait)
+
+    @property
+    def pending_note(self) -> str:
+        return f"{self.pending} more papers are still being summarised." if self.pending else ""
 
     def to_markdown(self) -> str:
         lines = [f"# Paper digest ({len(self.items)} papers)", "", f"_{self.created}, model {self.model}_", ""]
+        lines += [f"_{self.pending_note}_", ""] if self.pending else []
         for item in self.items:
             title = f"[{item.title}]({item.url})" if item.url else item.title
             lines += [f"- **{title}**  ", f"  {item.text}"]
@@ -120,11 +134,12 @@ class Digest:
         return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
                 '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
                 f'<h1 style="font-size:20px">Paper digest ({len(self.items)} papers)</h1>'
-                f'<p style="color:#777;font-size:12px">{html.escape(self.created)}, model {html.escape(self.model)}</p>'
+                f'<p style="color:#777;font-size:12px">{html.escape(self.created)}, model {html.escape(self.model)}'
+                f'{" " + self.pending_note if self.pending else ""}</p>'
                 f'<table style="width:100%;border-collapse:collapse">{"".join(rows)}</table></body></html>')
 
     def to_json(self) -> str:
-        return json.dumps({"created": self.created, "model": self.model,
+        return json.dumps({"created": self.created, "model": self.model, "pending": self.pending,
                            "papers": [asdict(item) for item in self.items]}, indent=2, ensure_ascii=False)
 
     def render(self, fmt: str) -> str:

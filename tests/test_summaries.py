@@ -1,3 +1,5 @@
+import json
+
 from rag.paper import Paper
 from rag.summaries import (Digest, Summary, clean_summary, extractive_summary, is_grounded, opens_with_self_reference,
                            title_share)
@@ -26,8 +28,6 @@ def test_digest_renders_every_format():
     assert "[A <b>title</b>](https://arxiv.org/abs/1)" in md and "Another line." in md
     page = digest.render("html")
     assert "A &lt;b&gt;title&lt;/b&gt;" in page and 'href="https://arxiv.org/abs/1"' in page and "<script" not in page
-    import json
-
     data = json.loads(digest.render("json"))
     assert [p["paper_id"] for p in data["papers"]] == ["p", "q"] and data["model"] == "test-model"
 
@@ -42,3 +42,31 @@ def test_lines_a_reader_skips_are_recognised():
 def test_title_share_counts_the_lines_content_words_taken_from_the_title():
     assert title_share("kMaX-DeepLab: a k-means mask transformer.", PAPER.title) == 1.0
     assert title_share("Cross-attention as k-means clustering reaches 58.0% PQ.", PAPER.title) < 0.5
+
+
+class CountingLLM:
+    """A scripted model that names each summary after the paper's first title word."""
+
+    name = "counting"
+
+    def __init__(self):
+        self.calls = []
+
+    def complete(self, messages, **kwargs):
+        self.calls.append(kwargs.get("background"))
+        title = messages[-1]["content"].split("\n")[0].removeprefix("Title: ")
+        return f"{title.split()[0]} does something useful."
+
+
+def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_the_rest(seeded, monkeypatch):
+    llm = CountingLLM()
+    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: llm)
+    first_three = [p.id for p in seeded.papers()[:3]]
+    assert len(seeded.digest(first_three).items) == 3 and llm.calls == [False] * 3
+    early = seeded.digest(wait=False)
+    assert len(early.items) == 3 and early.pending == 18 and "18 more papers" in early.render("md")
+    assert seeded.summarize_pending() == 18 and llm.calls[3:] == [True] * 18
+    assert seeded.summarize_pending() == 0 and len(llm.calls) == 21  # a re-run makes nothing again
+    done = seeded.digest(wait=False)
+    assert done.pending == 0 and len(done.items) == 21 and all(item.cached for item in done.items)
+    assert json.loads(done.render("json"))["pending"] == 0

@@ -1,0 +1,38 @@
+"""The in-process model's scheduling, without loading a model."""
+
+import threading
+import time
+from pathlib import Path
+
+from rag.llm import LocalLLM
+
+
+def test_a_waiting_question_takes_the_model_before_the_next_background_summary():
+    llm = LocalLLM(Path("never-loaded.gguf"), "m", "chatml", n_ctx=2048, seed=42)
+    order, first_holds, release_first = [], threading.Event(), threading.Event()
+
+    def summaries():  # a background run: the next summary asks for the model as soon as one ends
+        for n in (1, 2):
+            with llm._turn(background=True):
+                order.append(f"summary {n}")
+                if n == 1:
+                    first_holds.set()
+                    release_first.wait(10)
+
+    def question():
+        with llm._turn(background=False):
+            order.append("question")
+
+    background = threading.Thread(target=summaries)
+    background.start()
+    assert first_holds.wait(10)
+    asking = threading.Thread(target=question)
+    asking.start()
+    deadline = time.monotonic() + 10
+    while llm._waiting != 1 and time.monotonic() < deadline:  # the question queues for the model
+        time.sleep(0.01)
+    release_first.set()
+    background.join(10)
+    asking.join(10)
+    assert order == ["summary 1", "question", "summary 2"]
+    assert llm._waiting == 0 and llm.lock.acquire(blocking=False)  # nothing left holding the lock
