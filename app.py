@@ -17,6 +17,7 @@ import os
 import tempfile
 import sys
 import threading
+import time
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by construction
@@ -24,6 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by constru
 import gradio as gr  # noqa: E402
 
 from rag import Library, RagError, Settings  # noqa: E402
+from rag.background import SummaryWorker  # noqa: E402
 from rag.loaders import SUFFIXES  # noqa: E402
 from rag.settings import shipped  # noqa: E402
 
@@ -41,6 +43,9 @@ PAPER_COLUMNS = ["id", "title", "published", "source"]
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
 MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
 STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
+DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
+# The digest table reads as prose, not code (Gradio's tables default to the monospace font).
+CSS = "#digest-table td, #digest-table th, #digest-table td * { font-family: var(--font) !important; }"
 
 
 def message_text(content) -> str:
@@ -100,6 +105,7 @@ class App:
     def __init__(self, library: Library):
         self.library = library
         self.downloads = Path(tempfile.mkdtemp(prefix="rag-app-"))
+        self.summaries = SummaryWorker(library)
 
     # ----- Ask ---------------------------------------------------------------------------------
 
@@ -128,26 +134,46 @@ class App:
 
     # ----- Digest ------------------------------------------------------------------------------
 
-    def _digest(self, which: str, newest: float, query: str, progress):
-        ids = None
+    def _digest_ids(self, which: str, newest: float, query: str) -> list[str]:
         if which == "Matching a search":
             if not query.strip():
                 raise gr.Error("Type a search to pick papers by.")
-            ids = [hit.paper_id for hit in self.library.search(query, k=int(newest) or 10)]
-        limit = int(newest) if which == "Newest N" else None
-        return self.library.digest(ids, newest=limit, progress=progress)
+            return [hit.paper_id for hit in self.library.search(query, k=int(newest) or 10)]
+        papers = self.library.papers()
+        return [p.id for p in (papers[:int(newest)] if which == "Newest N" else papers)]
 
-    def make_digest(self, which: str, newest: float, query: str, progress=gr.Progress()):
+    def _digest(self, which: str, newest: float, query: str, progress):
+        return self.library.digest(self._digest_ids(which, newest, query), progress=progress)
+
+    def make_digest(self, which: str, newest: float, query: str):
+        """The lines made already at once, then the rest as the background run makes them
+        (the papers this digest shows go first); the model stays free for questions meanwhile."""
         with user_errors():
-            digest = self._digest(which, newest, query,
-                                  lambda done, total: progress((done, total), desc="Summarising", unit="papers"))
+            ids = self._digest_ids(which, newest, query)
+            digest = self.library.digest(ids, wait=False)
+            if digest.pending:
+                self.summaries.want(ids)
+                self.summaries.start()
+            yield self._digest_outputs(digest)
+            while digest.pending and self.summaries.running:
+                time.sleep(DIGEST_POLL_SECONDS)
+                ready = len(digest.items)
+                digest = self.library.digest(ids, wait=False)
+                if len(digest.items) > ready:
+                    yield self._digest_outputs(digest)
+            if digest.pending:
+                raise RagError(f"{digest.pending} summaries could not be made: {self.summaries.error}")
+
+    def _digest_outputs(self, digest) -> tuple[list[list[str]], list[str], str]:
         rows = [[item.title, item.text, f"[link]({item.url})" if item.url else ""] for item in digest.items]
         files = []
         for fmt in ("md", "html", "json"):
             path = self.downloads / f"digest.{fmt}"
             path.write_text(digest.render(fmt), encoding="utf-8")
             files.append(str(path))
-        return rows, files
+        status = (f"{len(digest.items)} of {len(digest.items) + digest.pending} summaries ready; the rest "
+                  "appear here as they are written." if digest.pending else f"{len(digest.items)} summaries.")
+        return rows, files, status
 
     def digest(self, newest: int = 0, query: str = "") -> dict:
         """One-line summaries of all papers, the newest N, or the papers matching a search."""
@@ -167,6 +193,8 @@ class App:
                     (done, total), desc="Ingesting", unit="papers"))
         finally:
             remove_uploads(paths)
+        if self.library.settings.background_summaries and summary.added + summary.updated:
+            self.summaries.start()  # ready before the Digest tab is opened
         return without_upload_dirs(summary.report(), paths)
 
     def paper_rows(self, query: str = "") -> list[list]:
@@ -223,11 +251,13 @@ def digest_tab(app: App) -> None:
         newest = gr.Number(10, precision=0, minimum=1, label="N (newest, or search results)")
         query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
     run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
+    status = gr.Markdown(elem_id="digest-status")
     table = gr.Dataframe(headers=["Title", "One-line summary", "Link"], datatype=["markdown"] * 3, wrap=True,
                          column_widths=["35%", "55%", "10%"], interactive=False, elem_id="digest-table")
     files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False, elem_id="digest-files")
-    run.click(app.make_digest, [which, newest, query], [table, files], api_visibility="undocumented",
-              **MODEL_QUEUE)
+    # Not in the model's queue: this only reads summaries the background run writes.
+    run.click(app.make_digest, [which, newest, query], [table, files, status], api_visibility="undocumented",
+              concurrency_limit=4, concurrency_id="digest")
 
 
 def selected_paper_id(evt: gr.SelectData) -> str:
@@ -266,6 +296,8 @@ def library_tab(app: App, filters) -> None:
 
 def build_app(library: Library) -> gr.Blocks:
     app = App(library)
+    if library.settings.background_summaries:
+        app.summaries.start()  # the stored papers', so the first digest is ready before it is asked for
     with gr.Blocks(title="Paper abstracts: ask, digest, library") as demo:
         gr.Markdown("## Paper abstracts\nAnswers come only from the stored abstracts, with checked citations.")
         with gr.Tab("Ask", id="ask"):
@@ -318,7 +350,7 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
               "can read and change the library (use --auth user:password)", file=sys.stderr)
     demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
     demo.launch(server_name=settings.host, server_port=settings.port, auth=auth,
-                max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False,
+                max_file_size=f"{settings.upload_max_mb}mb", show_error=True, ssr_mode=False, css=CSS,
                 footer_links=["api"], **launch_kwargs)
     return demo
 

@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 import time
-from typing import Iterable, Literal, Sequence
+from typing import Callable, Iterable, Literal, Sequence
 
 from .catalog import Catalog
 from .chunking import Chunker
@@ -245,17 +245,21 @@ class Library:
         return Digest(items, llm.name)
 
     def summarize_pending(self, *, model: str | None = None, progress: Progress | None = None,
-                          background: bool = True) -> int:
-        """Summarise every stored paper that has no summary yet, one at a time, and return how
-        many were made. Each is cached on disk as it is made: a killed run loses nothing and a
-        re-run resumes. In the ``background`` each waits while a question waits for the model."""
+                          background: bool = True, prefer: Callable[[], Iterable[str]] | None = None) -> int:
+        """Summarise every stored paper that has no summary yet, one at a time, newest first, and
+        return how many were made. Each is cached on disk as it is made: a killed run loses
+        nothing and a re-run resumes. In the ``background`` each waits while a question waits for
+        the model. ``prefer()``, asked before each paper, names papers to do first (the ones an
+        open digest is waiting for)."""
         llm = self.llm(model)
-        pending = [paper for paper in self._catalog.papers() if not cached(paper, llm.name, self._catalog)]
-        for done, paper in enumerate(pending, 1):
-            summarize(paper, llm, self._catalog, self.settings.summary_max_tokens, background=background)
+        pending = {paper.id: paper for paper in self._catalog.papers() if not cached(paper, llm.name, self._catalog)}
+        total = len(pending)
+        while pending:
+            wanted = next((i for i in (prefer() if prefer else ()) if i in pending), next(iter(pending)))
+            summarize(pending.pop(wanted), llm, self._catalog, self.settings.summary_max_tokens, background=background)
             if progress:
-                progress(done, len(pending))
-        return len(pending)
+                progress(total - len(pending), total)
+        return total
 
     def papers(self) -> list[Paper]:
         return self._catalog.papers()

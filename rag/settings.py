@@ -112,6 +112,9 @@ class Settings:
     # Tokens of each other source kept (its most question-relevant sentences); with the lead
     # source this keeps time to first token under 3 s at ~200 prompt tokens/s.
     source_tokens: int = 110
+    # The app makes the one-line summary of every stored paper in the background (after start-up
+    # and each ingest), so a digest is ready when asked for; questions keep priority over it.
+    background_summaries: bool = True
     # Longest answer generated, in tokens.
     answer_max_tokens: int = 160
     # Gate: relevance the sources must reach, the best source sentence's cosine similarity to the

@@ -17,8 +17,9 @@ def embedder():
 
 @pytest.fixture
 def library(tmp_path, embedder):
-    """An empty real library (Chroma + SQLite) in a temporary directory."""
-    lib = Library(tmp_path / "store", embedder=embedder)
+    """An empty real library (Chroma + SQLite) in a temporary directory. An app built on it does
+    not summarise in the background (the browser tests' app does)."""
+    lib = Library(tmp_path / "store", embedder=embedder, settings=Settings.from_env(background_summaries=False))
     yield lib
     lib.close()
 
@@ -39,7 +40,7 @@ def app_url(tmp_path_factory, embedder):
     library.ingest([SEEDS / "digest-2023-03-11.txt"])
     demo = app_module.build_app(library).queue(default_concurrency_limit=1)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True,
-                            quiet=True, ssr_mode=False, show_error=True)
+                            quiet=True, ssr_mode=False, show_error=True, css=app_module.CSS)
     yield url
     demo.close()
     library.close()

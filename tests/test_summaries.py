@@ -50,12 +50,12 @@ class CountingLLM:
     name = "counting"
 
     def __init__(self):
-        self.calls = []
+        self.calls, self.titles = [], []
 
     def complete(self, messages, **kwargs):
         self.calls.append(kwargs.get("background"))
-        title = messages[-1]["content"].split("\n")[0].removeprefix("Title: ")
-        return f"{title.split()[0]} does something useful."
+        self.titles.append(messages[-1]["content"].split("\n")[0].removeprefix("Title: "))
+        return f"{self.titles[-1].split()[0]} does something useful."
 
 
 def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_the_rest(seeded, monkeypatch):
@@ -65,7 +65,11 @@ def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_t
     assert len(seeded.digest(first_three).items) == 3 and llm.calls == [False] * 3
     early = seeded.digest(wait=False)
     assert len(early.items) == 3 and early.pending == 18 and "18 more papers" in early.render("md")
-    assert seeded.summarize_pending() == 18 and llm.calls[3:] == [True] * 18
+    last = seeded.papers()[-1]
+    made = []
+    assert seeded.summarize_pending(prefer=lambda: [last.id], progress=lambda done, total: made.append(done)) == 18
+    assert llm.calls[3:] == [True] * 18 and made == list(range(1, 19))
+    assert llm.titles[3] == last.title  # the paper a digest waits for is done first
     assert seeded.summarize_pending() == 0 and len(llm.calls) == 21  # a re-run makes nothing again
     done = seeded.digest(wait=False)
     assert done.pending == 0 and len(done.items) == 21 and all(item.cached for item in done.items)

@@ -1,0 +1,70 @@
+"""One-line summaries made ahead of any request, on a background thread.
+
+The app starts a run after an ingest so a digest is ready before anyone asks; questions keep
+priority over it (``LocalLLM`` lets a waiting question in before the next summary).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Sequence
+
+from .errors import RagError
+
+if TYPE_CHECKING:
+    from .library import Library
+
+log = logging.getLogger(__name__)
+
+
+class SummaryWorker:
+    """Makes the missing summaries of a library, one at a time, newest first; ``want(ids)``
+    moves the papers an open digest waits for to the front."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self.done = self.total = 0
+        self.error: RagError | None = None
+        self._lock = threading.Lock()
+        self._running = self._again = False
+        self._wanted: list[str] = []
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._running
+
+    def start(self) -> None:
+        """Run until no paper lacks a summary; called again during a run (papers were added
+        meanwhile), the run goes over the library once more before it ends."""
+        with self._lock:
+            if self._running:
+                self._again = True
+                return
+            self._running, self.error = True, None
+        threading.Thread(target=self._run, name="summaries", daemon=True).start()
+
+    def want(self, paper_ids: Sequence[str]) -> None:
+        with self._lock:
+            self._wanted = list(paper_ids)
+
+    def _wanted_now(self) -> list[str]:
+        with self._lock:
+            return self._wanted
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.library.summarize_pending(progress=self._progress, prefer=self._wanted_now)
+            except RagError as exc:
+                log.warning("background summaries stopped: %s", exc)
+                self.error = exc
+            with self._lock:  # decided under the lock, so a start() now is never lost
+                if not self._again or self.error:
+                    self._running = False
+                    return
+                self._again = False

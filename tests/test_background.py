@@ -1,0 +1,49 @@
+"""The background summary run's life cycle, with a scripted library."""
+
+import threading
+import time
+
+from rag import ModelError
+from rag.background import SummaryWorker
+
+
+class ScriptedLibrary:
+    """summarize_pending blocks until released; records each run and what it preferred."""
+
+    def __init__(self, fail=False):
+        self.runs, self.release, self.fail = [], threading.Event(), fail
+
+    def summarize_pending(self, progress, prefer):
+        self.runs.append(list(prefer()))
+        if self.fail:
+            raise ModelError("cannot load model x.gguf")
+        self.release.wait(10)
+        progress(1, 1)
+        return 1
+
+
+def wait_until(test, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not test() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return test()
+
+
+def test_a_start_during_a_run_makes_it_go_over_the_library_once_more():
+    library = ScriptedLibrary()
+    worker = SummaryWorker(library)
+    worker.want(["p3"])
+    worker.start()
+    assert wait_until(lambda: library.runs) and worker.running
+    worker.start()  # papers were ingested meanwhile
+    worker.start()  # twice: still one more pass, not two
+    library.release.set()
+    assert wait_until(lambda: not worker.running)
+    assert library.runs == [["p3"], ["p3"]] and (worker.done, worker.total) == (1, 1) and worker.error is None
+
+
+def test_a_failed_run_stops_and_keeps_its_error():
+    worker = SummaryWorker(ScriptedLibrary(fail=True))
+    worker.start()
+    assert wait_until(lambda: not worker.running and worker.error is not None)
+    assert "cannot load model" in str(worker.error)
