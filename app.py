@@ -165,7 +165,8 @@ class App:
                 raise RagError(f"{digest.pending} summaries could not be made: {self.summaries.error}")
 
     def _digest_outputs(self, digest) -> tuple[list[list[str]], list[str], str]:
-        rows = [[item.title, item.text, f"[link]({item.url})" if item.url else ""] for item in digest.items]
+        rows = [[heading, item.title, item.text, f"[link]({item.url})" if item.url else ""]
+                for heading, items in digest.sections() for item in items]
         files = []
         for fmt in ("md", "html", "json"):
             path = self.downloads / f"digest.{fmt}"
@@ -252,8 +253,9 @@ def digest_tab(app: App) -> None:
         query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
     run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
     status = gr.Markdown(elem_id="digest-status")
-    table = gr.Dataframe(headers=["Title", "One-line summary", "Link"], datatype=["markdown"] * 3, wrap=True,
-                         column_widths=["35%", "55%", "10%"], interactive=False, elem_id="digest-table")
+    table = gr.Dataframe(headers=["Topic", "Title", "One-line summary", "Link"], datatype=["markdown"] * 4,
+                         wrap=True, column_widths=["14%", "30%", "48%", "8%"], interactive=False,
+                         elem_id="digest-table")
     files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False, elem_id="digest-files")
     # Not in the model's queue: this only reads summaries the background run writes.
     run.click(app.make_digest, [which, newest, query], [table, files, status], api_visibility="undocumented",

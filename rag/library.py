@@ -236,13 +236,26 @@ class Library:
         llm = self.llm(model)  # resolved once, not re-checked for every paper
         if not wait:
             ready = [found for paper in papers if (found := cached(paper, llm.name, self._catalog))]
-            return Digest(ready, llm.name, pending=len(papers) - len(ready))
+            return Digest(ready, llm.name, pending=len(papers) - len(ready), topics=self._topics(ready))
         items = []
         for done, paper in enumerate(papers, 1):
             items.append(summarize(paper, llm, self._catalog, self.settings.summary_max_tokens))
             if progress:
                 progress(done, len(papers))
-        return Digest(items, llm.name)
+        return Digest(items, llm.name, topics=self._topics(items))
+
+    def _topics(self, items: list[Summary]) -> list:
+        """Topic headings for a digest of more than ``digest_topics_over`` papers (else none)."""
+        if len(items) <= self.settings.digest_topics_over:
+            return []
+        import numpy as np
+
+        from .grouping import topics
+
+        vectors = self.store.paper_vectors([item.paper_id for item in items])
+        items = [item for item in items if item.paper_id in vectors]  # a paper deleted meanwhile
+        return topics([item.paper_id for item in items], [item.title for item in items],
+                      [item.text for item in items], np.stack([vectors[item.paper_id] for item in items]))
 
     def summarize_pending(self, *, model: str | None = None, progress: Progress | None = None,
                           background: bool = True, prefer: Callable[[], Iterable[str]] | None = None) -> int:

@@ -115,6 +115,8 @@ class Settings:
     # The app makes the one-line summary of every stored paper in the background (after start-up
     # and each ingest), so a digest is ready when asked for; questions keep priority over it.
     background_summaries: bool = True
+    # A digest of more papers than this is grouped under a few topic headings (embeddings clustered).
+    digest_topics_over: int = 8
     # Longest answer generated, in tokens.
     answer_max_tokens: int = 160
     # Gate: relevance the sources must reach, the best source sentence's cosine similarity to the

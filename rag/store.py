@@ -131,6 +131,18 @@ class VectorStore:
             grouped.setdefault(meta["paper_id"], set()).add(chunk_id)
         return grouped
 
+    def paper_vectors(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Each paper's stored chunk embeddings averaged (unit length): what the paper is about,
+        without embedding anything again."""
+        if not paper_ids:
+            return {}
+        found = self._call("get", self._collection.get, where={"paper_id": {"$in": list(paper_ids)}},
+                           include=["metadatas", "embeddings"])
+        sums: dict[str, np.ndarray] = {}
+        for meta, vector in zip(found["metadatas"], found["embeddings"]):
+            sums[meta["paper_id"]] = sums.get(meta["paper_id"], 0) + np.asarray(vector, dtype=np.float32)
+        return {paper_id: total / max(float(np.linalg.norm(total)), 1e-12) for paper_id, total in sums.items()}
+
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         if chunk_ids:
             self._call("delete", self._collection.delete, ids=list(chunk_ids))

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from . import prompts
+from .grouping import Topic
 from .grounding import content_terms, mentions, sentences, specific_terms, without_instructions
 from .paper import Paper
 
@@ -108,6 +109,14 @@ class Digest:
     model: str
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     pending: int = 0  # papers asked for whose summaries are not made yet (a digest that does not wait)
+    topics: list[Topic] = field(default_factory=list)  # headings for a long digest; empty: one list
+
+    def sections(self) -> list[tuple[str, list[Summary]]]:
+        """(heading, its lines) in reading order; a single untitled section without topics."""
+        if not self.topics:
+            return [("", self.items)]
+        by_id = {item.paper_id: item for item in self.items}
+        return [(topic.name, [by_id[i] for i in topic.paper_ids if i in by_id]) for topic in self.topics]
 
     @property
     def pending_note(self) -> str:
@@ -116,21 +125,22 @@ class Digest:
     def to_markdown(self) -> str:
         lines = [f"# Paper digest ({len(self.items)} papers)", "", f"_{self.created}, model {self.model}_", ""]
         lines += [f"_{self.pending_note}_", ""] if self.pending else []
-        for item in self.items:
-            title = f"[{item.title}]({item.url})" if item.url else item.title
-            lines += [f"- **{title}**  ", f"  {item.text}"]
-        return "\n".join(lines) + "\n"
+        for heading, items in self.sections():
+            lines += [f"## {heading}", ""] if heading else []
+            for item in items:
+                title = f"[{item.title}]({item.url})" if item.url else item.title
+                lines += [f"- **{title}**  ", f"  {item.text}"]
+            lines += [""] if heading else []
+        return "\n".join(lines).rstrip("\n") + "\n"
 
     def to_html(self) -> str:
         """Email-ready: one table, inline styles, no scripts or external resources."""
         rows = []
-        for item in self.items:
-            title = html.escape(item.title)
-            if item.url:
-                title = f'<a href="{html.escape(item.url, quote=True)}" style="color:#1a56db">{title}</a>'
-            rows.append(f'<tr><td style="padding:8px 0;border-bottom:1px solid #eee">'
-                        f'<div style="font-weight:bold">{title}</div>'
-                        f'<div style="color:#333">{html.escape(item.text)}</div></td></tr>')
+        for heading, items in self.sections():
+            if heading:
+                rows.append(f'<tr><td style="padding:16px 0 4px"><h2 style="font-size:16px;margin:0">'
+                            f'{html.escape(heading)}</h2></td></tr>')
+            rows += [self._html_row(item) for item in items]
         return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
                 '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
                 f'<h1 style="font-size:20px">Paper digest ({len(self.items)} papers)</h1>'
@@ -138,8 +148,18 @@ class Digest:
                 f'{" " + self.pending_note if self.pending else ""}</p>'
                 f'<table style="width:100%;border-collapse:collapse">{"".join(rows)}</table></body></html>')
 
+    @staticmethod
+    def _html_row(item: Summary) -> str:
+        title = html.escape(item.title)
+        if item.url:
+            title = f'<a href="{html.escape(item.url, quote=True)}" style="color:#1a56db">{title}</a>'
+        return (f'<tr><td style="padding:8px 0;border-bottom:1px solid #eee">'
+                f'<div style="font-weight:bold">{title}</div>'
+                f'<div style="color:#333">{html.escape(item.text)}</div></td></tr>')
+
     def to_json(self) -> str:
         return json.dumps({"created": self.created, "model": self.model, "pending": self.pending,
+                           "topics": [asdict(topic) for topic in self.topics],
                            "papers": [asdict(item) for item in self.items]}, indent=2, ensure_ascii=False)
 
     def render(self, fmt: str) -> str:

@@ -67,10 +67,10 @@ def test_digest_tab_generates_a_table_and_downloads(page, shots):
     page.locator('#digest-table [role=grid][aria-rowcount="4"]').wait_for()  # a header and 3 papers
     page.locator("#digest-files a[download=\"digest.json\"]").wait_for()  # after .md and .html
     cells = page.locator("#digest-table [role=gridcell]")
-    summaries = [cells.nth(i).inner_text().strip() for i in range(cells.count()) if i % 3 == 1]
+    summaries = [cells.nth(i).inner_text().strip() for i in range(cells.count()) if i % 4 == 2]
     assert len(summaries) == 3 and all(summaries), summaries
     page.locator("#digest-status").get_by_text("3 summaries.").wait_for()  # nothing left pending
-    font = cells.nth(1).evaluate("cell => getComputedStyle(cell.querySelector('*') || cell).fontFamily")
+    font = cells.nth(2).evaluate("cell => getComputedStyle(cell.querySelector('*') || cell).fontFamily")
     assert "mono" not in font.lower(), font  # the digest reads as prose
     downloads = page.locator("#digest-files a[download]")
     assert [downloads.nth(i).get_attribute("download") for i in range(3)] == ["digest.md", "digest.html", "digest.json"]

@@ -74,3 +74,18 @@ def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_t
     done = seeded.digest(wait=False)
     assert done.pending == 0 and len(done.items) == 21 and all(item.cached for item in done.items)
     assert json.loads(done.render("json"))["pending"] == 0
+
+
+def test_a_digest_of_more_than_eight_papers_comes_under_topic_headings(seeded, monkeypatch):
+    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: CountingLLM())
+    assert seeded.digest(newest=8).topics == []  # a short digest stays one list
+    digest = seeded.digest()
+    ids = [item.paper_id for item in digest.items]
+    assert 2 <= len(digest.topics) <= 6 and sorted(i for t in digest.topics for i in t.paper_ids) == sorted(ids)
+    assert all(topic.name for topic in digest.topics)
+    markdown = digest.render("md")
+    assert markdown.count("\n## ") == len(digest.topics) and markdown.count("\n- **") == 21
+    assert digest.render("html").count("<h2") == len(digest.topics)
+    assert [t["name"] for t in json.loads(digest.render("json"))["topics"]] == [t.name for t in digest.topics]
+    fuzzing = next(t for t in digest.topics if any(seeded.get(i).title.startswith("DocTer") for i in t.paper_ids))
+    assert any(seeded.get(i).title.startswith("NeuRI") for i in fuzzing.paper_ids)  # like papers go together
