@@ -45,7 +45,8 @@ MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
 STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
 DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
 # The digest table reads as prose, not code (Gradio's tables default to the monospace font).
-CSS = "#digest-table td, #digest-table th, #digest-table td * { font-family: var(--font) !important; }"
+CSS = ("#digest-table [role=gridcell], #digest-table [role=gridcell] *, #digest-table [role=columnheader] * "
+       "{ font-family: var(--font) !important; }")
 
 
 def message_text(content) -> str:

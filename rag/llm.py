@@ -167,8 +167,12 @@ class LocalLLM:
         return self._llama
 
     def count_tokens(self, text: str) -> int:
-        with self.lock:
-            return len(self._load().tokenize(text.encode(), add_bos=False, special=True))
+        if self._llama is None:
+            with self._turn(background=False):
+                self._load()
+        # llama.cpp's tokenizer only reads the vocabulary, fixed once loaded, so no lock: a question
+        # trimming its sources never queues behind a background summary for each count.
+        return len(self._llama.tokenize(text.encode(), add_bos=False, special=True))
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
                temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,

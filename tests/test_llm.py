@@ -36,3 +36,29 @@ def test_a_waiting_question_takes_the_model_before_the_next_background_summary()
     asking.join(10)
     assert order == ["summary 1", "question", "summary 2"]
     assert llm._waiting == 0 and llm.lock.acquire(blocking=False)  # nothing left holding the lock
+
+
+def test_counting_tokens_does_not_wait_for_a_background_summary():
+    class Vocabulary:  # stands in for the loaded model: only its tokenizer is used
+        def tokenize(self, text, add_bos, special):
+            return text.split()
+
+    llm = LocalLLM(Path("never-loaded.gguf"), "m", "chatml", n_ctx=2048, seed=42)
+    llm._llama = Vocabulary()
+    holding, release = threading.Event(), threading.Event()
+
+    def summary():
+        with llm._turn(background=True):
+            holding.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=summary)
+    worker.start()
+    assert holding.wait(10)
+    counted = []
+    counter = threading.Thread(target=lambda: counted.append(llm.count_tokens(b"three short words".decode())))
+    counter.start()
+    counter.join(2)
+    release.set()
+    worker.join(10)
+    assert counted == [3]  # counted while the summary still held the model
