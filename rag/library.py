@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Literal, Sequence
 from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder, MiniLMEmbedder
+from .grouping import Topic
 from .grounding import sentences
 from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
@@ -244,7 +245,7 @@ class Library:
                 progress(done, len(papers))
         return Digest(items, llm.name, topics=self._topics(items))
 
-    def _topics(self, items: list[Summary]) -> list:
+    def _topics(self, items: list[Summary]) -> list[Topic]:
         """Topic headings for a digest of more than ``digest_topics_over`` papers (else none)."""
         if len(items) <= self.settings.digest_topics_over:
             return []
@@ -254,6 +255,8 @@ class Library:
 
         vectors = self.store.paper_vectors([item.paper_id for item in items])
         items = [item for item in items if item.paper_id in vectors]  # a paper deleted meanwhile
+        if len(items) <= self.settings.digest_topics_over:
+            return []
         return topics([item.paper_id for item in items], [item.title for item in items],
                       [item.text for item in items], np.stack([vectors[item.paper_id] for item in items]))
 
