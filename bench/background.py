@@ -41,7 +41,8 @@ def main() -> dict:
     parser.add_argument("--data", default=str(SCITLDR))
     args = parser.parse_args()
     settings = Settings.from_env(background_summaries=False)
-    with tempfile.TemporaryDirectory() as tmp:
+    # The background run is still going when the questions end: its store is removed under it.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         idle = Library(Path(tmp) / "idle", settings=settings)
         idle.ingest([ROOT / "seeds"])
         idle.llm().count_tokens("warm-up")
