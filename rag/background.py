@@ -63,6 +63,9 @@ class SummaryWorker:
             except RagError as exc:
                 log.warning("background summaries stopped: %s", exc)
                 self.error = exc
+            except Exception as exc:  # a bug of ours: logged in full, and the run marked as ended
+                log.exception("background summaries failed")
+                self.error = RagError(f"background summaries failed ({type(exc).__name__})")
             with self._lock:  # decided under the lock, so a start() now is never lost
                 if not self._again or self.error:
                     self._running = False

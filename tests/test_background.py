@@ -15,6 +15,8 @@ class ScriptedLibrary:
 
     def summarize_pending(self, progress, prefer):
         self.runs.append(list(prefer()))
+        if self.fail == "bug":
+            raise KeyError("p9")
         if self.fail:
             raise ModelError("cannot load model x.gguf")
         self.release.wait(10)
@@ -47,3 +49,10 @@ def test_a_failed_run_stops_and_keeps_its_error():
     worker.start()
     assert wait_until(lambda: not worker.running and worker.error is not None)
     assert "cannot load model" in str(worker.error)
+
+
+def test_an_unexpected_error_ends_the_run_too_so_no_digest_waits_forever():
+    worker = SummaryWorker(ScriptedLibrary(fail="bug"))
+    worker.start()
+    assert wait_until(lambda: not worker.running)
+    assert "KeyError" in str(worker.error)
