@@ -11,8 +11,8 @@ import numpy as np
 
 from .grounding import STOPWORDS, stem, words
 
-# Words every paper uses: they would name every group alike.
-GENERIC = frozenset("""paper method methods model models approach results propose proposed show
+# Words every paper uses (stemmed, as they are compared): they would name every group alike.
+GENERIC = frozenset(stem(word) for word in """paper method methods model models approach results propose proposed show
 new based using use task tasks performance data network networks learning deep neural via toward towards""".split())
 
 
