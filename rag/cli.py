@@ -90,7 +90,7 @@ def cmd_demo(args) -> int:
     """Ingest the bundled seed abstracts and show a few searches over them."""
     from .settings import shipped
 
-    args.paths, args.skip_bad = [str(shipped("seeds"))], False
+    args.paths, args.skip_bad, args.summarize = [str(shipped("seeds"))], False, False
     cmd_ingest(args)
     library = _library(args)
     print(f"store: {library.path}")

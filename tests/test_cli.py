@@ -74,3 +74,9 @@ def test_eval_tldr_scores_lines_and_writes_one_detail_per_paper(tmp_path):
     lines = [json.loads(line) for line in (tmp_path / "lines.jsonl").read_text().splitlines()]
     assert [line["id"] for line in lines] == ["p0", "p1"] and all(line["summary"] for line in lines)
     assert 0 <= report["restates_title_pct"] <= 100 and report["papers"] == 2
+
+
+def test_demo_ingests_the_seeds_and_searches(tmp_path):
+    result = rag("demo", store=tmp_path / "store")
+    assert result.returncode == 0, result.stderr
+    assert "added 21" in result.stdout and "kMaX-DeepLab" in result.stdout
