@@ -156,12 +156,19 @@ class App:
                 self.summaries.want(ids)
                 self.summaries.start()
             yield self._digest_outputs(digest)
-            while digest.pending and self.summaries.running:
+            seen = None
+            while digest.pending:
+                running = self.summaries.running  # read first: a run ending meanwhile is seen by the next read
+                # The store is read (and a long digest re-clustered) only when a summary was written
+                # since the last look, and once more after the run ends.
+                if self.summaries.made != seen or not running:
+                    seen, ready = self.summaries.made, len(digest.items)
+                    digest = self.library.digest(ids, wait=False)
+                    if len(digest.items) > ready:
+                        yield self._digest_outputs(digest)
+                if not running:
+                    break
                 time.sleep(DIGEST_POLL_SECONDS)
-                ready = len(digest.items)
-                digest = self.library.digest(ids, wait=False)
-                if len(digest.items) > ready:
-                    yield self._digest_outputs(digest)
             if digest.pending:
                 raise RagError(f"{digest.pending} summaries could not be made: {self.summaries.error}")
 

@@ -24,7 +24,8 @@ class SummaryWorker:
 
     def __init__(self, library: Library):
         self.library = library
-        self.done = self.total = 0
+        self.done = self.total = 0  # the current pass's progress
+        self.made = 0  # summaries written since this worker was made: a reader polls it for news
         self.error: RagError | None = None
         self._lock = threading.Lock()
         self._running = self._again = False
@@ -55,6 +56,7 @@ class SummaryWorker:
 
     def _progress(self, done: int, total: int) -> None:
         self.done, self.total = done, total
+        self.made += 1
 
     def _run(self) -> None:
         while True:

@@ -95,10 +95,14 @@ def _stamp(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 
 
-def _stamp_key(path: Path, spec: ModelSpec) -> str:
-    """What the stamp records: a later edit of the file changes its size or mtime."""
+def _size_and_mtime(path: Path) -> str:
+    """What a stamp records of the file itself: a later edit changes its size or mtime."""
     stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{spec.sha256}"
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _stamp_key(path: Path, spec: ModelSpec) -> str:
+    return f"{_size_and_mtime(path)}:{spec.sha256}"
 
 
 def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = False) -> Path:
@@ -119,8 +123,7 @@ def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = Fals
     if target.is_file() and _stamp(target).is_file():
         size_mtime, _, rest = _stamp(target).read_text().partition("|")
         recorded_origin, _, recorded_hash = rest.rpartition("|")
-        stat = target.stat()
-        if (size_mtime == f"{stat.st_size}:{stat.st_mtime_ns}" and recorded_origin == origin
+        if (size_mtime == _size_and_mtime(target) and recorded_origin == origin
                 and (not force_verify or sha256_file(target) == recorded_hash)):
             return target
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two processes may convert at once
@@ -129,8 +132,7 @@ def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = Fals
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    stat = target.stat()
-    _stamp(target).write_text(f"{stat.st_size}:{stat.st_mtime_ns}|{origin}|{sha256_file(target)}")
+    _stamp(target).write_text(f"{_size_and_mtime(target)}|{origin}|{sha256_file(target)}")
     return target
 
 

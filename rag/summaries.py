@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import prompts
 from .grouping import Topic
-from .grounding import content_terms, mentions, sentences, specific_terms, without_instructions
+from .grounding import content_terms, mentions, sentences, specific_terms, support, without_instructions
 from .paper import Paper
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def opens_with_self_reference(summary: str) -> bool:
 def title_share(summary: str, title: str) -> float:
     """The share of the summary's content words that are the title's (1.0: it restates the title)."""
     terms = content_terms(summary)
-    return len(terms & content_terms(title)) / len(terms) if terms else 1.0
+    return support(terms, title) if terms else 1.0
 
 
 def is_grounded(summary: str, paper: Paper) -> bool:

@@ -42,6 +42,7 @@ def test_a_start_during_a_run_makes_it_go_over_the_library_once_more():
     library.release.set()
     assert wait_until(lambda: not worker.running)
     assert library.runs == [["p3"], ["p3"]] and (worker.done, worker.total) == (1, 1) and worker.error is None
+    assert worker.made == 2  # one summary in each pass
 
 
 def test_a_failed_run_stops_and_keeps_its_error():
