@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import json
@@ -9,6 +10,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import prompts
@@ -63,6 +65,17 @@ def title_share(summary: str, title: str) -> float:
     return support(terms, title) if terms else 1.0
 
 
+def first_sentence(pieces: Iterable[str]) -> str:
+    """The generated text up to where its first sentence is complete (or longer than a summary
+    may be): ``clean_summary`` keeps no more, so the model is not kept generating the rest."""
+    text = ""
+    for piece in pieces:
+        text += piece
+        if len(sentences(text)) > 1 or len(text.split()) > MAX_WORDS + 5:
+            break
+    return text
+
+
 def is_grounded(summary: str, paper: Paper) -> bool:
     """Every name and number in the summary appears in the title or abstract (not counting
     sentences that address the reader, which the model never sees)."""
@@ -95,7 +108,8 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, max_tokens: int, backgro
     key = cache_key(paper, llm.name)
     messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
                 {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
-    text = clean_summary(llm.complete(messages, max_tokens=max_tokens, background=background))
+    with contextlib.closing(llm.stream(messages, max_tokens=max_tokens, background=background)) as pieces:
+        text = clean_summary(first_sentence(pieces))
     grounded = is_grounded(text, paper)
     if not grounded:
         text = extractive_summary(paper)

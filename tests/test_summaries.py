@@ -1,8 +1,8 @@
 import json
 
 from rag.paper import Paper
-from rag.summaries import (Digest, Summary, clean_summary, extractive_summary, is_grounded, opens_with_self_reference,
-                           title_share)
+from rag.summaries import (Digest, Summary, clean_summary, extractive_summary, first_sentence, is_grounded,
+                           opens_with_self_reference, title_share)
 
 PAPER = Paper(id="p", title="kMaX-DeepLab: k-means Mask Transformer",
               abstract="Transformers advance vision. kMaX-DeepLab casts cross-attention as k-means. It gets 58.0% PQ.")
@@ -12,6 +12,22 @@ def test_clean_summary_takes_first_sentence_and_caps_words():
     assert clean_summary("TL;DR: It works. More text.") == "It works."
     long = " ".join(["word"] * 40) + "."
     assert len(clean_summary(long).split()) == 30
+
+
+def test_generation_is_read_only_until_the_first_sentence_is_complete():
+    taken = []
+
+    def pieces(parts):
+        for part in parts:
+            taken.append(part)
+            yield part
+
+    assert clean_summary(first_sentence(pieces(["TL;DR: It works", " on e.g. images.", " More", " text."]))) \
+        == "TL;DR: It works on e.g. images."[7:]
+    assert taken[-1] == " More"  # the sentence is known complete when the next one starts
+    taken.clear()
+    endless = first_sentence(pieces(["word "] * 100))
+    assert len(taken) == 36 and len(clean_summary(endless).split()) == 30
 
 
 def test_grounding_rejects_invented_names_and_numbers():
@@ -52,10 +68,10 @@ class CountingLLM:
     def __init__(self):
         self.calls, self.titles = [], []
 
-    def complete(self, messages, **kwargs):
+    def stream(self, messages, **kwargs):
         self.calls.append(kwargs.get("background"))
         self.titles.append(messages[-1]["content"].split("\n")[0].removeprefix("Title: "))
-        return f"{self.titles[-1].split()[0]} does something useful."
+        yield from (f"{self.titles[-1].split()[0]} does", " something useful.", " It also", " rambles on.")
 
 
 def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_the_rest(seeded, monkeypatch):
