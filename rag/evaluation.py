@@ -249,7 +249,7 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
     from .catalog import Catalog
     from .grounding import sentences
     from .library import Library
-    from .summaries import opens_with_self_reference, summarize, title_share
+    from .summaries import Method, opens_with_self_reference, summarize, title_share
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
@@ -260,9 +260,9 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         library = Library(Path(tmp) / "store")
-        llm = library.llm(model)
+        llm, method = library.llm(model), Method.from_settings(library.settings)
         for done, (paper, refs) in enumerate(rows, 1):
-            summary = summarize(paper, llm, catalog, library.settings.summary_max_tokens)
+            summary = summarize(paper, llm, catalog, method)
             seconds.append(summary.seconds)
             systems["model"].append(best(refs, summary.text))
             lines.append({"id": paper.id, "title": paper.title, "summary": summary.text, "grounded": summary.grounded,

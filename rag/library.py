@@ -24,7 +24,7 @@ from .answer import Answer, AnswerStream
 from .llm import LLM
 from .qa import Turn, answer_stream, retrieval_query
 from .retrieval import Hit, fuse
-from .summaries import Digest, Summary, cached, summarize
+from .summaries import Digest, Method, Summary, cached, summarize
 from .settings import Settings
 from .topics import overview_stream, topic_of
 
@@ -226,7 +226,7 @@ class Library:
         return self.ask_stream(question, **kwargs).result()
 
     def summarize(self, paper_id: str, *, model: str | None = None) -> Summary:
-        return summarize(self.get(paper_id), self.llm(model), self._catalog, self.settings.summary_max_tokens)
+        return summarize(self.get(paper_id), self.llm(model), self._catalog, Method.from_settings(self.settings))
 
     def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
                model: str | None = None, progress: Progress | None = None, wait: bool = True) -> Digest:
@@ -234,13 +234,13 @@ class Library:
         ``wait``, only the summaries made already (instant), and how many are still pending."""
         papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
         papers = papers[:newest] if newest else papers
-        llm = self.llm(model)  # resolved once, not re-checked for every paper
+        llm, method = self.llm(model), Method.from_settings(self.settings)  # resolved once, not for every paper
         if not wait:
-            ready = [found for paper in papers if (found := cached(paper, llm.name, self._catalog))]
+            ready = [found for paper in papers if (found := cached(paper, llm.name, method, self._catalog))]
             return Digest(ready, llm.name, pending=len(papers) - len(ready), topics=self._topics(ready))
         items = []
         for done, paper in enumerate(papers, 1):
-            items.append(summarize(paper, llm, self._catalog, self.settings.summary_max_tokens))
+            items.append(summarize(paper, llm, self._catalog, method))
             if progress:
                 progress(done, len(papers))
         return Digest(items, llm.name, topics=self._topics(items))
@@ -267,12 +267,12 @@ class Library:
         nothing and a re-run resumes. In the ``background`` each waits while a question waits for
         the model. ``prefer()``, asked before each paper, names papers to do first (the ones an
         open digest is waiting for)."""
-        llm = self.llm(model)
-        pending = {paper.id: paper for paper in self._catalog.papers() if not cached(paper, llm.name, self._catalog)}
+        llm, method = self.llm(model), Method.from_settings(self.settings)
+        pending = {paper.id: paper for paper in self._catalog.papers() if not cached(paper, llm.name, method, self._catalog)}
         total = len(pending)
         while pending:
             wanted = next((i for i in (prefer() if prefer else ()) if i in pending), next(iter(pending)))
-            summarize(pending.pop(wanted), llm, self._catalog, self.settings.summary_max_tokens, background=background)
+            summarize(pending.pop(wanted), llm, self._catalog, method, background=background)
             if progress:
                 progress(total - len(pending), total)
         return total

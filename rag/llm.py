@@ -121,6 +121,9 @@ class LLM(Protocol):
 
     def complete(self, messages: list[dict], **kwargs) -> str: ...
 
+    def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
+                complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]: ...
+
 
 def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:
     """log P(any of the tokens) per name, from one row of raw logits."""
@@ -141,6 +144,7 @@ class LocalLLM:
         self.lock = threading.RLock()
         self._waiting = 0  # questions (foreground completions) waiting for the lock
         self._queue = threading.Condition()
+        self._batch_contexts: dict[int, object] = {}  # sequences -> a context for decoding them together
 
     @classmethod
     def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
@@ -339,3 +343,109 @@ class LocalLLM:
 
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
+
+    def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
+                complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]:
+        """``count`` completions of one prompt: the first greedy, the others sampled at
+        ``temperature`` with seeds of their own (the same prompt gives the same lines). They are decoded
+        together, one batch per step: on a CPU a step for a few sequences costs little more than a
+        step for one, since reading the weights dominates. They use a context of their own, so the
+        main one keeps its evaluated prompt for follow-up questions. A sequence ends at the end of
+        its turn, after ``max_tokens``, or as soon as ``complete(its text so far)``."""
+        with self._turn(background):
+            llama = self._load()
+            prompt, stop = self._prompt(llama, messages)
+            try:
+                return _decode_together(llama, self._batch_context(llama, count), prompt, stop,
+                                        [_sampler(llama, 0.0 if s == 0 else temperature, self.seed + s)
+                                         for s in range(count)], max_tokens, complete)
+            except ModelError:
+                raise
+            except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
+                raise ModelError(f"generation failed: {exc}") from exc
+
+    def _batch_context(self, llama, count: int):
+        """A context like the model's own holding ``count`` sequences in one KV cache, where they
+        share the prompt's cells."""
+        if count not in self._batch_contexts:
+            import llama_cpp
+            from llama_cpp import _internals
+
+            params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
+            params.n_seq_max, params.kv_unified = count, True
+            self._batch_contexts[count] = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        return self._batch_contexts[count]
+
+
+def _sampler(llama, temperature: float, seed: int):
+    """The sampling chain ``Llama.create_completion`` builds for the pipeline's settings (repeat
+    penalty 1.1 over the last 64 tokens; greedy at temperature 0, else top-k 40, top-p 0.95, min-p 0.05)."""
+    from llama_cpp import _internals
+
+    sampler = _internals.LlamaSampler()
+    sampler.add_penalties(n_vocab=llama.n_vocab(), penalty_last_n=64, penalty_repeat=1.1,
+                          penalty_freq=0.0, penalty_present=0.0)
+    if temperature == 0.0:
+        sampler.add_greedy()
+        return sampler
+    sampler.add_top_k(40)
+    sampler.add_typical(1.0, 1)
+    sampler.add_top_p(0.95, 1)
+    sampler.add_min_p(0.05, 1)
+    sampler.add_temp(temperature)
+    sampler.add_dist(seed)
+    return sampler
+
+
+def _decode_together(llama, context, prompt: list[int], stop: list[str], samplers: list, max_tokens: int,
+                     complete: Callable[[str], bool]) -> list[str]:
+    """One completion per sampler: the prompt is evaluated once as sequence 0 and shared with the
+    others, then every unfinished sequence advances one token per decoded batch."""
+    import llama_cpp
+    from llama_cpp import _internals
+
+    count = len(samplers)
+    batch = _internals.LlamaBatch(n_tokens=max(llama.n_batch, count), embd=0, n_seq_max=count, verbose=False)
+    llama_cpp.llama_memory_clear(context.memory, True)
+    for start in range(0, len(prompt), llama.n_batch):
+        batch.set_batch(prompt[start:start + llama.n_batch], n_past=start, logits_all=False)
+        context.decode(batch)
+    for seq in range(1, count):
+        llama_cpp.llama_memory_seq_cp(context.memory, 0, seq, -1, -1)
+    tokens, texts = [[] for _ in samplers], [""] * count
+    rows = {seq: -1 for seq in range(count)}  # sequence -> its logits' row in the last batch
+    for _ in range(max_tokens):
+        for seq, row in rows.items():
+            token = llama_cpp.llama_sampler_sample(samplers[seq].sampler, context.ctx, row)
+            if llama_cpp.llama_vocab_is_eog(llama._model.vocab, token):
+                tokens[seq].append(None)
+                continue
+            tokens[seq].append(token)
+            texts[seq] = llama.detokenize(tokens[seq]).decode("utf-8", errors="ignore")
+        rows = {seq: i for i, seq in enumerate(seq for seq in rows
+                                                 if tokens[seq][-1] is not None and not _ended(texts[seq], stop, complete))}
+        if not rows:
+            break
+        batch.reset()
+        for seq, i in rows.items():
+            _put(batch, i, tokens[seq][-1], len(prompt) + len(tokens[seq]) - 1, seq)
+        batch.batch.n_tokens = len(rows)
+        context.decode(batch)
+    for sampler in samplers:
+        sampler.close()
+    return [_before_stop(text, stop) for text in texts]
+
+
+def _ended(text: str, stop: list[str], complete: Callable[[str], bool]) -> bool:
+    return any(word in text for word in stop) or complete(_before_stop(text, stop))
+
+
+def _before_stop(text: str, stop: list[str]) -> str:
+    for word in stop:
+        text = text.split(word, 1)[0]
+    return text
+
+
+def _put(batch, i: int, token: int, position: int, seq: int) -> None:
+    batch.batch.token[i], batch.batch.pos[i] = token, position
+    batch.batch.n_seq_id[i], batch.batch.seq_id[i][0], batch.batch.logits[i] = 1, seq, True

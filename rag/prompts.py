@@ -90,7 +90,7 @@ def topic_user_message(title: str, abstract: str, topic: str) -> str:
             "In one sentence of at most 30 words, say what this abstract says about the topic. "
             "Use the abstract's own terms. Do not start with 'This paper' or 'The abstract'.")
 
-TLDR_PROMPT_VERSION = "tldr-2"
+TLDR_PROMPT_VERSION = "tldr-3"
 TLDR_SYSTEM = "You write one-sentence TL;DR summaries of research paper abstracts for a digest."
 
 

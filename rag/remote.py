@@ -7,9 +7,10 @@ that is down, times out or answers with garbage becomes a ``ModelError``/``Embed
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -74,6 +75,27 @@ class RemoteLLM:
         undecided and the model generates freely.)"""
         request = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
                        seed=self.seed, stream=True)
+        yield from self._pieces(request, json_schema)
+
+    def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
+                complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]:
+        """``count`` completions, the first greedy, the others sampled with seeds of their own; one
+        request each (a server decodes them in parallel only if asked for them at once, which the
+        chat API's ``n`` does not guarantee), each closed as soon as ``complete(its text)``."""
+        texts = []
+        for seq in range(count):
+            request = dict(model=self.model, messages=messages, max_tokens=max_tokens,
+                           temperature=temperature if seq else 0.0, seed=self.seed + seq, stream=True)
+            text = ""
+            with contextlib.closing(self._pieces(request, None)) as pieces:
+                for piece in pieces:
+                    text += piece
+                    if complete(text):
+                        break
+            texts.append(text)
+        return texts
+
+    def _pieces(self, request: dict, json_schema: dict | None) -> Iterator[str]:
         try:
             chunks = self._open(request, json_schema)
             for chunk in chunks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
@@ -10,19 +9,37 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Iterable
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from . import prompts
 from .grouping import Topic
-from .grounding import content_terms, mentions, sentences, specific_terms, support, without_instructions
+from .grounding import content_terms, mentions, sentences, specific_terms, stem, support, without_instructions, words
 from .paper import Paper
 
 if TYPE_CHECKING:
     from .catalog import Catalog
     from .llm import LLM
+    from .settings import Settings
 
 MAX_WORDS = 30
+
+
+@dataclass(frozen=True)
+class Method:
+    """How a summary is made; part of its cache key, so changing it makes new summaries."""
+
+    max_tokens: int
+    candidates: int  # lines generated together: the greedy one and sampled ones; 1: greedy alone
+    temperature: float  # of the sampled candidates
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Method:
+        return cls(settings.summary_max_tokens, settings.summary_candidates, settings.summary_temperature)
+
+    @property
+    def tag(self) -> str:
+        return f"{prompts.TLDR_PROMPT_VERSION}|{self.candidates}|{self.temperature}"
 
 
 @dataclass(frozen=True)
@@ -36,8 +53,8 @@ class Summary:
     seconds: float
 
 
-def cache_key(paper: Paper, model_name: str) -> str:
-    return hashlib.sha256(f"{paper.content_hash}|{model_name}|{prompts.TLDR_PROMPT_VERSION}".encode()).hexdigest()
+def cache_key(paper: Paper, model_name: str, method: Method) -> str:
+    return hashlib.sha256(f"{paper.content_hash}|{model_name}|{method.tag}".encode()).hexdigest()
 
 
 def clean_summary(raw: str) -> str:
@@ -65,15 +82,59 @@ def title_share(summary: str, title: str) -> float:
     return support(terms, title) if terms else 1.0
 
 
-def first_sentence(pieces: Iterable[str]) -> str:
-    """The generated text up to where its first sentence is complete (or longer than a summary
-    may be): ``clean_summary`` keeps no more, so the model is not kept generating the rest."""
-    text = ""
-    for piece in pieces:
-        text += piece
-        if len(sentences(text)) > 1 or len(text.split()) > MAX_WORDS + 5:
-            break
-    return text
+def sentence_complete(text: str) -> bool:
+    """Whether the generated text holds a whole first sentence (or more words than a summary may
+    have): ``clean_summary`` keeps no more, so the model need not generate the rest."""
+    return len(sentences(text)) > 1 or len(text.split()) > MAX_WORDS + 5
+
+
+_SELF_SUBJECT = re.compile(r"^\W*(?:(?:in )?(?:this|the|our) (?:paper|work|study|article|letter)\b\s*,?\s*(we\b)?"
+                           r"|(we|the authors)\b)\s*", re.I)
+_ADVERBS = {"also", "further", "first", "then", "here", "now", "empirically", "theoretically", "formally"}
+_NOT_ACTIONS = {"is", "was", "are", "were", "has", "have", "had", "can", "will", "would", "should", "may", "might"}
+
+
+def without_self_reference(line: str) -> str:
+    """The line with its verb first instead of "This paper"/"We" ("We propose X" -> "Proposes X"),
+    as digests write; unchanged when what follows is not an action ("This paper is ...")."""
+    found = _SELF_SUBJECT.match(line)
+    rest = line[found.end():].split(" ") if found else []
+    lead = 0
+    while lead < len(rest) - 1 and rest[lead].lower() in _ADVERBS:
+        lead += 1
+    if not rest or lead >= len(rest) - 1 or not rest[lead].isalpha() or rest[lead].lower() in _NOT_ACTIONS:
+        return line
+    if found.group(1) or found.group(2):  # a plural subject: "we propose" -> "proposes"
+        rest[lead] = _third_person(rest[lead])
+    text = " ".join(rest)
+    return text[:1].upper() + text[1:]
+
+
+def _third_person(verb: str) -> str:
+    if verb.endswith("ed"):
+        return verb
+    if verb.endswith(("s", "sh", "ch", "x", "z", "o")):
+        return verb + "es"
+    if verb.endswith("y") and verb[-2:-1] not in "aeiou":
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+def overlap(a: str, b: str) -> float:
+    """Unigram F1 of the two texts' stemmed words (ROUGE-1's measure)."""
+    first, second = Counter(map(stem, words(a))), Counter(map(stem, words(b)))
+    common = sum((first & second).values())
+    return 2 * common / (sum(first.values()) + sum(second.values())) if common else 0.0
+
+
+def consensus(lines: list[str], eligible: list[bool]) -> int:
+    """The index of the eligible line sharing most words with all the others (minimum Bayes risk
+    under unigram F1): what several samples agree on is more often what a reader wants than any
+    single sample, greedy included. The first eligible one on a tie; -1 when none is eligible."""
+    scores = [sum(overlap(line, other) for j, other in enumerate(lines) if j != i) if ok else -1.0
+              for i, (line, ok) in enumerate(zip(lines, eligible))]
+    best = max(range(len(lines)), key=lambda i: (scores[i], -i), default=-1)
+    return best if best >= 0 and eligible[best] else -1
 
 
 def is_grounded(summary: str, paper: Paper) -> bool:
@@ -92,29 +153,32 @@ def extractive_summary(paper: Paper) -> str:
     return clean_summary(best)
 
 
-def cached(paper: Paper, model_name: str, catalog: Catalog) -> Summary | None:
-    """The paper's summary by this model if one was made before, else None."""
-    hit = catalog.cached_summary(cache_key(paper, model_name))
+def cached(paper: Paper, model_name: str, method: Method, catalog: Catalog) -> Summary | None:
+    """The paper's summary by this model and method if one was made before, else None."""
+    hit = catalog.cached_summary(cache_key(paper, model_name, method))
     return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, 0.0) if hit else None
 
 
-def summarize(paper: Paper, llm: LLM, catalog: Catalog, max_tokens: int, background: bool = False) -> Summary:
+def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, background: bool = False) -> Summary:
     """The paper's one-line summary, from the cache or made now and cached (``background``: the
-    model is taken only while no question waits for it)."""
+    model is taken only while no question waits for it).
+
+    ``method.candidates`` lines are generated together and the grounded one most in agreement
+    with the rest is kept; with none grounded, the abstract sentence nearest the title. Either
+    way the line starts with its verb, not "This paper"/"We"."""
     started = time.perf_counter()
-    hit = cached(paper, llm.name, catalog)
+    hit = cached(paper, llm.name, method, catalog)
     if hit:
         return hit
-    key = cache_key(paper, llm.name)
     messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
                 {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
-    with contextlib.closing(llm.stream(messages, max_tokens=max_tokens, background=background)) as pieces:
-        text = clean_summary(first_sentence(pieces))
-    grounded = is_grounded(text, paper)
-    if not grounded:
-        text = extractive_summary(paper)
-    catalog.cache_summary(key, paper.id, text, grounded)
-    return Summary(paper.id, paper.title, paper.url, text, grounded, False, time.perf_counter() - started)
+    lines = [clean_summary(raw) for raw in llm.samples(messages, count=method.candidates, max_tokens=method.max_tokens,
+                                                       temperature=method.temperature, complete=sentence_complete,
+                                                       background=background)]
+    chosen = consensus(lines, [is_grounded(line, paper) for line in lines])
+    text = without_self_reference(lines[chosen] if chosen >= 0 else extractive_summary(paper))
+    catalog.cache_summary(cache_key(paper, llm.name, method), paper.id, text, chosen >= 0)
+    return Summary(paper.id, paper.title, paper.url, text, chosen >= 0, False, time.perf_counter() - started)
 
 
 @dataclass

@@ -10,7 +10,9 @@ import pytest
 
 from conftest import ROOT, SEEDS
 from rag import ModelError, Settings, prompts
+from rag.grounding import sentences
 from rag.models import catalog, ensure_assembled, resolve
+from rag.summaries import sentence_complete
 from rag import Answer
 
 pytestmark = pytest.mark.model
@@ -72,9 +74,31 @@ def test_summary_is_cached_and_not_regenerated(seeded, monkeypatch):
     paper = next(p for p in seeded.papers() if p.title.startswith("kMaX"))
     first = seeded.summarize(paper.id)
     assert not first.cached and 3 <= len(first.text.split()) <= 31
-    monkeypatch.setattr(type(seeded.llm()), "stream", lambda *a, **k: pytest.fail("model called again"))
+    monkeypatch.setattr(type(seeded.llm()), "samples", lambda *a, **k: pytest.fail("model called again"))
     second = seeded.summarize(paper.id)
     assert second.cached and second.text == first.text
+
+
+def test_summary_candidates_are_decoded_together_reproducibly_the_first_greedy(seeded):
+    paper = next(p for p in seeded.papers() if p.title.startswith("kMaX"))
+    messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
+                {"role": "user", "content": prompts.tldr_user_message(paper.title, paper.abstract)}]
+    llm = seeded.llm()
+    greedy = llm.complete(messages, max_tokens=40)
+    assert llm.samples(messages, count=1, max_tokens=40, temperature=0.7) == [greedy]
+    # Decoded three at a time, the greedy line may differ in a late word (other kernels, other rounding).
+    lines = llm.samples(messages, count=3, max_tokens=40, temperature=0.7)
+    assert len(lines) == 3 and len(set(lines)) > 1 and lines[0][:20] == greedy[:20]
+    assert llm.samples(messages, count=3, max_tokens=40, temperature=0.7) == lines  # seeded: reproducible
+    told = []
+    first = llm.samples(messages, count=2, max_tokens=60, temperature=0.7,
+                        complete=lambda text: told.append(text) or sentence_complete(text))
+    # Each line stops as soon as its first sentence is complete: at most the next one's first word.
+    assert len(first) == 2 and all(len(sentences(line)) <= 2 and len(sentences(line)[-1].split()) <= 2
+                                   if len(sentences(line)) == 2 else True for line in first)
+    assert set(first) <= set(told) and all(not sentence_complete(text) for text in told if text not in first)
+    answer = seeded.ask(KMAX_QUESTION)  # the main context still answers after the batch context was used
+    assert not answer.abstained and "kMaX" in answer.text
 
 
 def test_digest_in_every_format(seeded, tmp_path):

@@ -1,8 +1,9 @@
 import json
 
 from rag.paper import Paper
-from rag.summaries import (Digest, Summary, clean_summary, extractive_summary, first_sentence, is_grounded,
-                           opens_with_self_reference, title_share)
+from rag.summaries import (Digest, Method, Summary, clean_summary, consensus, extractive_summary, is_grounded,
+                           opens_with_self_reference, overlap, sentence_complete, summarize, title_share,
+                           without_self_reference)
 
 PAPER = Paper(id="p", title="kMaX-DeepLab: k-means Mask Transformer",
               abstract="Transformers advance vision. kMaX-DeepLab casts cross-attention as k-means. It gets 58.0% PQ.")
@@ -14,20 +15,58 @@ def test_clean_summary_takes_first_sentence_and_caps_words():
     assert len(clean_summary(long).split()) == 30
 
 
-def test_generation_is_read_only_until_the_first_sentence_is_complete():
-    taken = []
+def test_a_first_sentence_is_complete_when_the_next_one_starts_or_it_runs_too_long():
+    assert not sentence_complete("TL;DR: It works on e.g. images.")
+    assert sentence_complete("It works on e.g. images. More")
+    assert sentence_complete("word " * 36) and not sentence_complete("word " * 35)
 
-    def pieces(parts):
-        for part in parts:
-            taken.append(part)
-            yield part
 
-    assert clean_summary(first_sentence(pieces(["TL;DR: It works", " on e.g. images.", " More", " text."]))) \
-        == "TL;DR: It works on e.g. images."[7:]
-    assert taken[-1] == " More"  # the sentence is known complete when the next one starts
-    taken.clear()
-    endless = first_sentence(pieces(["word "] * 100))
-    assert len(taken) == 36 and len(clean_summary(endless).split()) == 30
+def test_lines_start_with_their_verb_not_this_paper_or_we():
+    assert without_self_reference("This paper proposes X, a method.") == "Proposes X, a method."
+    assert without_self_reference("We propose X.") == "Proposes X."
+    assert without_self_reference("In this paper, we also study Y.") == "Also studies Y."
+    assert without_self_reference("We show that Z holds.") == "Shows that Z holds."
+    assert without_self_reference("The authors analyzed W.") == "Analyzed W."
+    for kept in ("This paper is about V.", "Weight decay helps.", "kMaX-DeepLab casts attention as k-means.", "We"):
+        assert without_self_reference(kept) == kept
+    assert not opens_with_self_reference(without_self_reference("The paper introduces a benchmark."))
+
+
+def test_the_line_most_in_agreement_with_the_others_is_chosen_among_grounded_ones():
+    lines = ["A sparse engine trains models on edge devices.", "An engine for training on edge devices.",
+             "A tiny engine fine-tunes models on edge devices with sparsity.", "Cats are nice."]
+    assert overlap(lines[0], lines[0]) == 1.0 and overlap(lines[0], lines[3]) == 0.0
+    assert consensus(lines, [True] * 4) == 0
+    assert consensus(lines, [False, True, True, True]) in (1, 2)
+    assert consensus(lines, [False] * 4) == -1
+
+
+def test_summarize_keeps_the_consensus_line_and_falls_back_to_an_extract(tmp_path):
+    from rag.catalog import Catalog
+
+    class Fixed:
+        name = "fixed"
+
+        def __init__(self, lines):
+            self.lines, self.asked = lines, []
+
+        def samples(self, messages, **kwargs):
+            self.asked.append(kwargs)
+            return self.lines
+
+    catalog = Catalog(tmp_path / "c.sqlite3")
+    method = Method(max_tokens=60, candidates=3, temperature=0.7)
+    llm = Fixed(["This paper casts cross-attention as k-means.", "We cast cross-attention as k-means clustering.",
+                 "kMaX-DeepLab reaches 61.2% PQ on ImageNet."])
+    made = summarize(PAPER, llm, catalog, method)
+    assert made.text == "Casts cross-attention as k-means." and made.grounded and not made.cached
+    assert llm.asked[0]["count"] == 3 and llm.asked[0]["complete"] is sentence_complete
+    assert summarize(PAPER, llm, catalog, method).cached and len(llm.asked) == 1
+    other = Method(max_tokens=60, candidates=1, temperature=0.7)  # another method: made anew
+    invented = Fixed(["kMaX-DeepLab reaches 61.2% PQ on ImageNet."])
+    fallback = summarize(PAPER, invented, catalog, other)
+    assert fallback.text == "kMaX-DeepLab casts cross-attention as k-means." and not fallback.grounded
+    catalog.close()
 
 
 def test_grounding_rejects_invented_names_and_numbers():
@@ -68,10 +107,10 @@ class CountingLLM:
     def __init__(self):
         self.calls, self.titles = [], []
 
-    def stream(self, messages, **kwargs):
+    def samples(self, messages, *, count, complete, **kwargs):
         self.calls.append(kwargs.get("background"))
         self.titles.append(messages[-1]["content"].split("\n")[0].removeprefix("Title: "))
-        yield from (f"{self.titles[-1].split()[0]} does", " something useful.", " It also", " rambles on.")
+        return [f"We show that {self.titles[-1].split()[0]} does something useful."] * count
 
 
 def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_the_rest(seeded, monkeypatch):
