@@ -10,8 +10,13 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .errors import InputError, RagError
 from .paper import make_paper
+
+if TYPE_CHECKING:
+    from .llm import LLM
 
 MODES = ("dense", "keyword", "hybrid")
 
@@ -236,6 +241,18 @@ def load_scitldr(path: str | Path, limit: int | None = None):
     return rows
 
 
+class _Recorded:
+    """The model, keeping the candidate lines of its last ``samples`` call for a run's details
+    (what the selection chose from, to study other selections without generating again)."""
+
+    def __init__(self, llm: LLM):
+        self.llm, self.name, self.last = llm, llm.name, []
+
+    def samples(self, *args, **kwargs) -> list[str]:
+        self.last = self.llm.samples(*args, **kwargs)
+        return self.last
+
+
 def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None,
                   details: str | Path | None = None) -> dict:
     """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines, and
@@ -260,13 +277,13 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         library = Library(Path(tmp) / "store")
-        llm, method = library.llm(model), Method.from_settings(library.settings)
+        llm, method = _Recorded(library.llm(model)), Method.from_settings(library.settings)
         for done, (paper, refs) in enumerate(rows, 1):
             summary = summarize(paper, llm, catalog, method)
             seconds.append(summary.seconds)
             systems["model"].append(best(refs, summary.text))
             lines.append({"id": paper.id, "title": paper.title, "summary": summary.text, "grounded": summary.grounded,
-                          "seconds": round(summary.seconds, 2), **systems["model"][-1]})
+                          "seconds": round(summary.seconds, 2), **systems["model"][-1], "candidates": llm.last})
             systems["title"].append(best(refs, paper.title))
             systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
             if progress:

@@ -164,8 +164,9 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     model is taken only while no question waits for it).
 
     ``method.candidates`` lines are generated together and the grounded one most in agreement
-    with the rest is kept; with none grounded, the abstract sentence nearest the title. Either
-    way the line starts with its verb, not "This paper"/"We"."""
+    with the rest is kept, preferring lines that say more than the title; with none grounded,
+    the abstract sentence nearest the title. Either way the line starts with its verb, not
+    "This paper"/"We"."""
     started = time.perf_counter()
     hit = cached(paper, llm.name, method, catalog)
     if hit:
@@ -175,7 +176,10 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     lines = [clean_summary(raw) for raw in llm.samples(messages, count=method.candidates, max_tokens=method.max_tokens,
                                                        temperature=method.temperature, complete=sentence_complete,
                                                        background=background)]
-    chosen = consensus(lines, [is_grounded(line, paper) for line in lines])
+    grounded = [is_grounded(line, paper) for line in lines]
+    # A line that only restates the title tells a reader nothing the digest's heading does not.
+    adds_to_title = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]
+    chosen = consensus(lines, adds_to_title if any(adds_to_title) else grounded)
     text = without_self_reference(lines[chosen] if chosen >= 0 else extractive_summary(paper))
     catalog.cache_summary(cache_key(paper, llm.name, method), paper.id, text, chosen >= 0)
     return Summary(paper.id, paper.title, paper.url, text, chosen >= 0, False, time.perf_counter() - started)

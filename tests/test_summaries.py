@@ -66,6 +66,9 @@ def test_summarize_keeps_the_consensus_line_and_falls_back_to_an_extract(tmp_pat
     invented = Fixed(["kMaX-DeepLab reaches 61.2% PQ on ImageNet."])
     fallback = summarize(PAPER, invented, catalog, other)
     assert fallback.text == "kMaX-DeepLab casts cross-attention as k-means." and not fallback.grounded
+    restating = Fixed(["kMaX-DeepLab is a k-means mask transformer.", "kMaX-DeepLab: a k-means mask transformer.",
+                       "kMaX-DeepLab casts cross-attention as k-means."])
+    assert summarize(PAPER, restating, catalog, Method(60, 3, 0.5)).text == "kMaX-DeepLab casts cross-attention as k-means."
     catalog.close()
 
 
