@@ -109,9 +109,10 @@ class Settings:
     # not trimmed away, and a follow-up about the same paper finds it in the block the previous
     # turn already evaluated (llama.cpp reuses that prompt prefix instead of re-reading it).
     lead_source_tokens: int = 320
-    # Tokens of each other source kept (its most question-relevant sentences); with the lead
-    # source this keeps time to first token under 3 s at ~200 prompt tokens/s.
-    source_tokens: int = 110
+    # Tokens of each other source kept (its most question-relevant sentences). 70 (from 110) cut
+    # first questions' time to first token by ~0.3 s with the same abstention, yes/no and factoid
+    # figures on the dev sets (docs/benchmarks.md, issue 13).
+    source_tokens: int = 70
     # The app makes the one-line summary of every stored paper in the background (after start-up
     # and each ingest), so a digest is ready when asked for; questions keep priority over it.
     background_summaries: bool = True
