@@ -25,6 +25,9 @@ from .errors import ModelError
 _INSTANCES: dict[tuple, "LocalLLM"] = {}
 _INSTANCES_LOCK = threading.Lock()
 _DONE = object()  # end-of-stream marker on a generation queue
+# Sampling settings of every completion, streamed or decoded together: llama-cpp-python's chat
+# handler defaults, so answers stay as they were.
+TOP_K, TOP_P, MIN_P, REPEAT_PENALTY = 40, 0.95, 0.05, 1.1
 
 
 def physical_cores() -> int:
@@ -269,9 +272,9 @@ class LocalLLM:
             yield choice.prefix + forced
             prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
-        # The sampling defaults llama-cpp-python's chat handler used, so answers stay as they were.
         chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,
-                                         top_p=0.95, top_k=40, min_p=0.05, repeat_penalty=1.1, seed=self.seed,
+                                         top_p=TOP_P, top_k=TOP_K, min_p=MIN_P, repeat_penalty=REPEAT_PENALTY,
+                                         seed=self.seed,
                                          stop=stop, grammar=grammar, stream=True)
         for chunk in chunks:
             piece = chunk["choices"][0]["text"]
@@ -355,14 +358,15 @@ class LocalLLM:
         with self._turn(background):
             llama = self._load()
             prompt, stop = self._prompt(llama, messages)
+            samplers = [_sampler(llama, 0.0 if s == 0 else temperature, self.seed + s) for s in range(count)]
             try:
-                return _decode_together(llama, self._batch_context(llama, count), prompt, stop,
-                                        [_sampler(llama, 0.0 if s == 0 else temperature, self.seed + s)
-                                         for s in range(count)], max_tokens, complete)
-            except ModelError:
-                raise
+                return _decode_together(llama, self._batch_context(llama, count), prompt, stop, samplers,
+                                        max_tokens, complete)
             except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
                 raise ModelError(f"generation failed: {exc}") from exc
+            finally:  # freed even when a decode fails
+                for sampler in samplers:
+                    sampler.close()
 
     def _batch_context(self, llama, count: int):
         """A context like the model's own holding ``count`` sequences in one KV cache, where they
@@ -378,20 +382,20 @@ class LocalLLM:
 
 
 def _sampler(llama, temperature: float, seed: int):
-    """The sampling chain ``Llama.create_completion`` builds for the pipeline's settings (repeat
-    penalty 1.1 over the last 64 tokens; greedy at temperature 0, else top-k 40, top-p 0.95, min-p 0.05)."""
+    """The sampling chain ``Llama.create_completion`` builds for the pipeline's settings (the repeat
+    penalty over the last 64 tokens, as ``Llama``'s default; greedy at temperature 0)."""
     from llama_cpp import _internals
 
     sampler = _internals.LlamaSampler()
-    sampler.add_penalties(n_vocab=llama.n_vocab(), penalty_last_n=64, penalty_repeat=1.1,
-                          penalty_freq=0.0, penalty_present=0.0)
+    sampler.add_penalties(n_vocab=llama.n_vocab(), penalty_last_n=llama.last_n_tokens_size,
+                          penalty_repeat=REPEAT_PENALTY, penalty_freq=0.0, penalty_present=0.0)
     if temperature == 0.0:
         sampler.add_greedy()
         return sampler
-    sampler.add_top_k(40)
+    sampler.add_top_k(TOP_K)
     sampler.add_typical(1.0, 1)
-    sampler.add_top_p(0.95, 1)
-    sampler.add_min_p(0.05, 1)
+    sampler.add_top_p(TOP_P, 1)
+    sampler.add_min_p(MIN_P, 1)
     sampler.add_temp(temperature)
     sampler.add_dist(seed)
     return sampler
@@ -431,8 +435,6 @@ def _decode_together(llama, context, prompt: list[int], stop: list[str], sampler
             _put(batch, i, tokens[seq][-1], len(prompt) + len(tokens[seq]) - 1, seq)
         batch.batch.n_tokens = len(rows)
         context.decode(batch)
-    for sampler in samplers:
-        sampler.close()
     return [_before_stop(text, stop) for text in texts]
 
 
