@@ -1,6 +1,6 @@
 """Answer latency over the seeds, pipeline overhead and digest time.
 
-    python bench/latency.py [--interleaved]
+    python bench/latency.py [--interleaved] [--read-ahead]
 
 - time to first token and total time for 10 seed questions (median), and for an answered follow-up each
   (with --interleaved, another question is answered between each question and its follow-up, as
@@ -9,6 +9,10 @@
 - the median ratio of a first question's time to first token to llama.cpp's bare evaluation of
   the same prompt from an empty context (overhead and hardware limit side by side);
 - digest time for the 21 seed papers, cold and cached.
+
+With --read-ahead the seeds are first read ahead as a question's best source (``Library.read_ahead``,
+what the app does after its background summaries), timed, so first questions start from the
+prompt cache's saved states; without it first questions read their whole prompt.
 """
 
 import json
@@ -55,12 +59,18 @@ FOLLOW_UPS = [
 OTHER_USER_QUESTION = "What does OneFlow redesign in distributed deep learning frameworks?"
 
 
-def main(interleaved: bool = False) -> dict:
+def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(Path(tmp) / "store")
         library.ingest([ROOT / "seeds" / "digest-2023-03-11.txt"])
         llm = library.llm()
         llm.count_tokens("warm-up")  # model load is start-up, not question latency
+        ahead = {}
+        if read_ahead:
+            started = time.perf_counter()
+            ahead["read_ahead_papers"] = library.read_ahead(background=False)
+            ahead["read_ahead_s"] = round(time.perf_counter() - started, 1)
+            ahead["prompt_cache_mb"] = round(llm._load().cache.cache_size / 2**20, 1)
         first, total, follow_first, answered, follow_answered = [], [], [], 0, 0
         prompts_seen, bare_ratios = record_prompts(llm), []
         for question, follow_up in zip(QUESTIONS, FOLLOW_UPS):
@@ -85,7 +95,7 @@ def main(interleaved: bool = False) -> dict:
         started = time.perf_counter()
         library.digest()
         cached = time.perf_counter() - started
-    return {"interleaved": interleaved, "questions": len(QUESTIONS), "answered": answered,
+    return {"interleaved": interleaved, **ahead, "questions": len(QUESTIONS), "answered": answered,
             "median_first_token_s": round(statistics.median(first), 2),
             "median_total_s": round(statistics.median(total), 2),
             "first_token_over_bare_prompt_eval": round(statistics.median(bare_ratios), 2) if bare_ratios else None,
@@ -150,4 +160,5 @@ def pipeline_vs_bare(library, llm) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(interleaved="--interleaved" in sys.argv[1:]), indent=2))
+    print(json.dumps(main(interleaved="--interleaved" in sys.argv[1:], read_ahead="--read-ahead" in sys.argv[1:]),
+                     indent=2))

@@ -1,7 +1,9 @@
 """One-line summaries made ahead of any request, on a background thread.
 
-The app starts a run after an ingest so a digest is ready before anyone asks; questions keep
-priority over it (``LocalLLM`` lets a waiting question in before the next summary).
+The app starts a run after an ingest so a digest is ready before anyone asks, and then has the
+newest papers read ahead as a question's best source (``Library.read_ahead``) so a first question
+about one starts from a saved state; questions keep priority over both (``LocalLLM`` lets a
+waiting question in before the next summary or reading).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ log = logging.getLogger(__name__)
 
 
 class SummaryWorker:
-    """Makes the missing summaries of a library, one at a time, newest first; ``want(ids)``
-    moves the papers an open digest waits for to the front."""
+    """Makes the missing summaries of a library, one at a time, newest first, then reads the
+    newest papers ahead for questions; ``want(ids)`` moves the papers an open digest waits for to
+    the front."""
 
     def __init__(self, library: Library):
         self.library = library
@@ -62,6 +65,7 @@ class SummaryWorker:
         while True:
             try:
                 self.library.summarize_pending(progress=self._progress, prefer=self._wanted_now)
+                self.library.read_ahead()
             except RagError as exc:
                 log.warning("background summaries stopped: %s", exc)
                 self.error = exc

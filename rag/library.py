@@ -22,7 +22,7 @@ from .paper import Paper, check_size, paper_from_dict
 from .prompts import is_yes_no
 from .answer import Answer, AnswerStream
 from .llm import LLM
-from .qa import Turn, answer_stream, retrieval_query
+from .qa import Turn, answer_stream, lead_prefix, retrieval_query
 from .retrieval import Hit, fuse
 from .summaries import Digest, Method, Summary, cached, summarize
 from .settings import Settings
@@ -276,6 +276,17 @@ class Library:
             if progress:
                 progress(total - len(pending), total)
         return total
+
+    def read_ahead(self, *, model: str | None = None, background: bool = True) -> int:
+        """Read the newest ``settings.read_ahead_papers`` papers ahead of any question, as a
+        question's best source is read (``qa.lead_prefix``), keeping their states in the model's
+        prompt cache; return how many were read now (a paper already held is skipped, so a re-run
+        costs nothing). A first question whose best source is one of them then starts where that
+        reading ended. In the ``background`` each waits while a question waits for the model."""
+        llm, made = self.llm(model), 0
+        for paper in self._catalog.papers()[:self.settings.read_ahead_papers]:
+            made += llm.prefill(lead_prefix(paper, self.settings, llm.count_tokens), background=background)
+        return made
 
     def papers(self) -> list[Paper]:
         return self._catalog.papers()

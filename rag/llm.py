@@ -127,6 +127,8 @@ class LLM(Protocol):
     def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
                 complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]: ...
 
+    def prefill(self, messages: list[dict], *, background: bool = True) -> bool: ...
+
 
 def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:
     """log P(any of the tokens) per name, from one row of raw logits."""
@@ -346,6 +348,27 @@ class LocalLLM:
 
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
+
+    def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
+        """Read the prompt of ``messages`` ahead of any request and keep its state in the prompt
+        cache, so that a later prompt starting the same way (a question whose best source is this
+        paper) reads only what follows. Returns whether a state was saved: not when no cache is
+        configured, or one already covers the prompt."""
+        if self.prompt_cache_mb <= 0:
+            return False
+        from llama_cpp import Llama
+
+        with self._turn(background), self._prompt_cache_used(True) as llama:
+            tokens, _ = self._prompt(llama, messages)
+            with contextlib.suppress(KeyError):
+                if Llama.longest_token_prefix(llama.cache[tokens].input_ids.tolist(), tokens) >= len(tokens):
+                    return False
+            try:
+                self._evaluate(llama, tokens)
+                llama.cache[tokens] = llama.save_state()
+            except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
+                raise ModelError(f"reading a prompt ahead failed: {exc}") from exc
+        return True
 
     def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
                 complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]:

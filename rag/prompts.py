@@ -35,10 +35,15 @@ space ::= " "?
 """
 
 
+def qa_sources(sources: list[tuple[str, str]]) -> str:
+    """The numbered source block a question's prompt opens with (the prompt cache's unit of reuse)."""
+    return "\n\n".join(["Sources:"] + [f"[{i}] Title: {title}\n<abstract>{text}</abstract>"
+                                       for i, (title, text) in enumerate(sources, 1)])
+
+
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
-    lines = ["Sources:"]
-    lines += [f"[{i}] Title: {title}\n<abstract>{text}</abstract>" for i, (title, text) in enumerate(sources, 1)]
+    lines = [qa_sources(sources)]
     if history:
         lines.append("Conversation so far:")
         lines += [f"Q: {q}\nA: {a}" for q, a in history]

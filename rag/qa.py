@@ -118,6 +118,16 @@ def source_texts(hits: list[Hit], abstracts: list[str], focus: str, settings: Se
             for h, a, budget in zip(hits, abstracts, budgets)]
 
 
+def lead_prefix(paper: Paper, settings: Settings, count_tokens: Callable[[str], int]) -> list[dict]:
+    """The opening of the prompt of a question whose best source is ``paper``, before any question:
+    the system text and the paper as source [1], trimmed for no question in particular (whole when
+    it fits the lead budget, as most abstracts do). Read ahead (``LLM.prefill``), it leaves such a
+    question only its other sources and its own words to read."""
+    text = trim_to_budget(without_instructions(paper.abstract)[0], "", settings.lead_source_tokens, count_tokens)
+    return [{"role": "system", "content": prompts.QA_SYSTEM},
+            {"role": "user", "content": prompts.qa_sources([(paper.title, text)])}]
+
+
 Similarities = Callable[[str, Sequence[str]], list[float]]
 
 

@@ -129,6 +129,11 @@ class RemoteLLM:
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
 
+    def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
+        """Nothing to do: a server's prompt cache is its own (llama.cpp's server reuses a slot's
+        prefix by itself). Returns False: no state was saved here."""
+        return False
+
 
 class RemoteEmbedder:
     """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint (the ``Embedder`` protocol)."""

@@ -113,6 +113,11 @@ class Settings:
     # first questions' time to first token by ~0.3 s with the same abstention, yes/no and factoid
     # figures on the dev sets (docs/benchmarks.md, issue 13).
     source_tokens: int = 70
+    # After the background summaries, the newest papers are read ahead as a question's best source
+    # (system text and the paper as source [1]) and their states kept in the prompt cache, so a
+    # first question about one reads only its other sources and itself (~5 MB each; the prompt
+    # cache must hold them next to recent answers). 0 disables.
+    read_ahead_papers: int = 32
     # The app makes the one-line summary of every stored paper in the background (after start-up
     # and each ingest), so a digest is ready when asked for; questions keep priority over it.
     background_summaries: bool = True

@@ -12,6 +12,7 @@ class ScriptedLibrary:
 
     def __init__(self, fail=False):
         self.runs, self.release, self.fail = [], threading.Event(), fail
+        self.read_aheads = 0
 
     def summarize_pending(self, progress, prefer):
         self.runs.append(list(prefer()))
@@ -22,6 +23,10 @@ class ScriptedLibrary:
         self.release.wait(10)
         progress(1, 1)
         return 1
+
+    def read_ahead(self):
+        self.read_aheads += 1
+        return 0
 
 
 def wait_until(test, seconds=10):
@@ -43,6 +48,7 @@ def test_a_start_during_a_run_makes_it_go_over_the_library_once_more():
     assert wait_until(lambda: not worker.running)
     assert library.runs == [["p3"], ["p3"]] and (worker.done, worker.total) == (1, 1) and worker.error is None
     assert worker.made == 2  # one summary in each pass
+    assert library.read_aheads == 2  # each pass then reads the newest papers ahead for questions
 
 
 def test_a_failed_run_stops_and_keeps_its_error():

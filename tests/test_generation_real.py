@@ -1,5 +1,6 @@
 """Generation through the real default GGUF model on llama.cpp (fixed seed, short outputs)."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ from conftest import ROOT, SEEDS
 from rag import ModelError, Settings, prompts
 from rag.grounding import sentences
 from rag.models import catalog, ensure_assembled, resolve
+from rag.qa import lead_prefix
 from rag.summaries import sentence_complete
 from rag import Answer
 
@@ -236,3 +238,23 @@ def test_a_question_naming_a_paper_is_answered_from_it_alone(seeded):
     # A dataset the named paper never mentions is refused, not answered from a neighbour.
     absent = seeded.ask("Which accuracy does DocTer reach on ImageNet?")
     assert absent.abstained and [s.title for s in absent.sources] == [title]
+
+
+def test_a_first_question_starts_from_its_best_source_read_ahead(seeded, monkeypatch):
+    """After ``read_ahead`` the prompt cache holds each newest paper read as a question's best
+    source; a first question about one restores that state and reads only what follows it."""
+    monkeypatch.setattr(seeded, "settings", dataclasses.replace(seeded.settings, read_ahead_papers=2))
+    llm = seeded.llm()
+    llama = llm._load()
+    paper = seeded.papers()[0]
+    seeded.read_ahead(background=False)  # may find them read already by another test: same model
+    assert seeded.read_ahead(background=False) == 0
+    ahead_tokens = len(llm._prompt(llama, lead_prefix(paper, seeded.settings, llm.count_tokens))[0])
+    llama.reset()  # the live context holds nothing: only a saved state can spare the reading
+    restored = []
+    real_load = type(llama).load_state
+    monkeypatch.setattr(type(llama), "load_state", lambda self, state: (restored.append(state.n_tokens),
+                                                                         real_load(self, state))[1])
+    answer = seeded.ask(f"What does the paper \"{paper.title}\" propose?")
+    assert not answer.abstained and answer.citations[0].paper_id == paper.id
+    assert len(restored) == 1 and restored[0] >= ahead_tokens - 8  # up to the chat template's closing tokens

@@ -1,5 +1,7 @@
+import dataclasses
 import json
 
+from rag import prompts
 from rag.paper import Paper
 from rag.summaries import (Digest, Method, Summary, clean_summary, consensus, extractive_summary, is_grounded,
                            opens_with_self_reference, overlap, sentence_complete, summarize, title_share,
@@ -147,3 +149,31 @@ def test_a_digest_of_more_than_eight_papers_comes_under_topic_headings(seeded, m
     assert [t["name"] for t in json.loads(digest.render("json"))["topics"]] == [t.name for t in digest.topics]
     fuzzing = next(t for t in digest.topics if any(seeded.get(i).title.startswith("DocTer") for i in t.paper_ids))
     assert any(seeded.get(i).title.startswith("NeuRI") for i in fuzzing.paper_ids)  # like papers go together
+
+
+class ReadingLLM:
+    """A scripted model that keeps what it is asked to read ahead, as a prompt cache would."""
+
+    name = "reading"
+
+    def __init__(self):
+        self.read = []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def prefill(self, messages, *, background=True):
+        if messages in self.read:
+            return False
+        self.read.append(messages)
+        return True
+
+
+def test_the_newest_papers_are_read_ahead_once_as_a_questions_best_source(seeded, monkeypatch):
+    llm = ReadingLLM()
+    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: llm)
+    monkeypatch.setattr(seeded, "settings", dataclasses.replace(seeded.settings, read_ahead_papers=4))
+    assert seeded.read_ahead() == 4 and seeded.read_ahead() == 0  # a re-run reads nothing again
+    newest = seeded.papers()[:4]
+    assert [m[1]["content"].split("\n")[2] for m in llm.read] == [f"[1] Title: {p.title}" for p in newest]
+    assert all(m[0]["content"] == prompts.QA_SYSTEM for m in llm.read)
