@@ -100,9 +100,9 @@ class Settings:
     # Fixed sampling seed so the same question gives the same answer.
     seed: int = 42
     # RAM (MB) for saved model states of recent answers' prompts (~8 MB each with the 0.5B model),
-    # so a follow-up resumes its conversation's evaluated prefix even after other users' questions;
-    # saving costs ~0.25 s after each answer. 0 disables.
-    prompt_cache_mb: int = 256
+    # so a follow-up resumes its conversation's evaluated prefix even after other users' questions,
+    # and of the papers read ahead (~6 MB each); saving costs ~0.25 s after each answer. 0 disables.
+    prompt_cache_mb: int = 384
     # Sources shown to the model per question: more raises recall but costs prompt time on CPU.
     answer_sources: int = 3
     # Tokens of the best source kept in the prompt: most abstracts fit whole, so the answer is
