@@ -345,11 +345,23 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
+def _report_background_work() -> None:
+    """The background run's progress lines ("background summaries: 21 made") on stderr; other
+    libraries' request logs stay off."""
+    background = logging.getLogger("rag.background")
+    if not background.handlers:  # once per process, however often the app is served
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        background.setLevel(logging.INFO)
+        background.addHandler(handler)
+
+
 def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     """Build and launch the app from command-line arguments and ``RAG_*`` settings."""
     args = parse_args(argv)
     settings = Settings.from_env(store_dir=args.store, host=args.host, port=args.port, auth=args.auth)
     library = Library(settings=settings)
+    _report_background_work()
     if args.seeds:
         print(library.ingest([shipped("seeds")]))
     # Load the model while the page opens, so the first question does not pay for it.

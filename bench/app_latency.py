@@ -1,6 +1,6 @@
 """The app's start-up and streamed answer latency in a real browser, next to the Python API.
 
-    python bench/app_latency.py
+    python bench/app_latency.py [--read-ahead]
 
 - launch to usable page: from starting ``python app.py --seeds`` (fresh store) until the question
   box is visible in headless Chromium (3 runs, median);
@@ -9,6 +9,11 @@
 - time to first streamed token in the browser for seed questions: from pressing Enter until the
   answer bubble shows text other than a stage (5 questions, each on a fresh page, median);
 - the same questions through ``Library.ask`` in this process: ``timings["first_token"]``.
+
+With --read-ahead the timed app runs its background work as it does by default (the seeds'
+summaries, then the papers read ahead as a question's best source) and the questions are asked
+once its log says the reading is done; the in-process questions follow ``Library.read_ahead``.
+Without it the app does no background work and first questions read their whole prompt.
 """
 
 import json
@@ -17,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -42,12 +48,22 @@ QUESTIONS = [
 ]
 
 
-def start_app(store: Path, port: int) -> subprocess.Popen:
-    # The seeds' summaries are not made in the background here: this times questions to an idle
-    # model; bench/background.py times them during a background run.
-    env = dict(os.environ, RAG_STORE_DIR=str(store), RAG_BACKGROUND_SUMMARIES="0")
-    return subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--seeds", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_app(store: Path, port: int, background: bool = False) -> tuple[subprocess.Popen, threading.Event]:
+    """The app, and an event set once its log says the background reading ahead is done. Without
+    ``background`` the seeds' summaries are not made either: questions go to an idle model
+    (bench/background.py times them during a background run)."""
+    env = dict(os.environ, RAG_STORE_DIR=str(store), RAG_BACKGROUND_SUMMARIES="1" if background else "0")
+    app = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--seeds", "--port", str(port)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    read_ahead = threading.Event()
+
+    def watch() -> None:
+        for line in app.stderr:
+            if "read ahead for questions" in line:
+                read_ahead.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    return app, read_ahead
 
 
 def wait_usable(browser, url: str, started: float) -> float:
@@ -84,18 +100,20 @@ def browser_first_token(browser, url: str, question: str) -> float:
     return feedback, elapsed
 
 
-def main() -> dict:
+def main(read_ahead: bool = False) -> dict:
     launches, browser_times = [], []
     with sync_playwright() as p, tempfile.TemporaryDirectory() as tmp:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for run in range(3):
             port = free_port()
             started = time.perf_counter()
-            app = start_app(Path(tmp) / f"store{run}", port)
+            app, ahead = start_app(Path(tmp) / f"store{run}", port, background=read_ahead and run == 2)
             try:
                 launches.append(wait_usable(browser, f"http://127.0.0.1:{port}/", started))
                 if run == 2:
                     time.sleep(5)  # let the model's background warm-up finish before timing answers
+                    if read_ahead and not ahead.wait(900):
+                        raise SystemExit("the app's background run did not finish reading ahead in 15 minutes")
                     browser_times = [browser_first_token(browser, f"http://127.0.0.1:{port}/", q) for q in QUESTIONS]
             finally:
                 app.terminate()
@@ -104,10 +122,12 @@ def main() -> dict:
         library = Library(Path(tmp) / "api-store")
         library.ingest([ROOT / "seeds"])
         library.llm().count_tokens("warm-up")
+        if read_ahead:
+            library.read_ahead(background=False)
         answers = [library.ask(q) for q in QUESTIONS]
         api_ttft = [a.timings.get("first_token", a.timings["total"]) for a in answers]
     feedback, browser_ttft = [t[0] for t in browser_times], [t[1] for t in browser_times]
-    return {"launch_to_usable_page_s": [round(x, 2) for x in launches],
+    return {"read_ahead": read_ahead, "launch_to_usable_page_s": [round(x, 2) for x in launches],
             "median_launch_s": round(statistics.median(launches), 2),
             "browser_first_feedback_s": [round(x, 2) for x in feedback],
             "median_browser_first_feedback_s": round(statistics.median(feedback), 2),
@@ -117,4 +137,4 @@ def main() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=2))
+    print(json.dumps(main(read_ahead="--read-ahead" in sys.argv[1:]), indent=2))

@@ -64,8 +64,9 @@ class SummaryWorker:
     def _run(self) -> None:
         while True:
             try:
-                self.library.summarize_pending(progress=self._progress, prefer=self._wanted_now)
-                self.library.read_ahead()
+                made = self.library.summarize_pending(progress=self._progress, prefer=self._wanted_now)
+                log.info("background summaries: %d made", made)
+                log.info("read ahead for questions: %d papers", self.library.read_ahead())
             except RagError as exc:
                 log.warning("background summaries stopped: %s", exc)
                 self.error = exc
