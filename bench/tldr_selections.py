@@ -3,10 +3,10 @@
     python bench/tldr_selections.py lines.jsonl ../shared/eval/scitldr_a_dev.jsonl
 
 Each paper's recorded candidates are re-selected with the shipped functions (``clean_summary``,
-``is_grounded``, ``title_share``, ``consensus``, ``without_self_reference``) in several ways: the
-greedy line alone, the consensus of the first three or all five, with and without the title rule
-and the verb-first rewrite, and the best candidate by ROUGE against the references (an oracle, not
-a method). ROUGE-1/2/L as ``rag eval tldr`` scores them, plus the share of lines opening with
+``is_grounded``, ``title_share``, ``consensus``, ``evidence``, ``without_self_reference``) in
+several ways: the greedy line alone, the consensus of the first three or all five, with and without
+the title and abstract voting, the title rule and the verb-first rewrite, and the best candidate by
+ROUGE against the references (an oracle, not a method). ROUGE-1/2/L as ``rag eval tldr`` scores them, plus the share of lines opening with
 "This paper"/"We" and restating the title. Needs the eval extra (rouge-score).
 """
 
@@ -20,7 +20,7 @@ from rouge_score import rouge_scorer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.evaluation import load_scitldr  # noqa: E402
-from rag.summaries import (clean_summary, consensus, extractive_summary, is_grounded,  # noqa: E402
+from rag.summaries import (clean_summary, consensus, evidence, extractive_summary, is_grounded,  # noqa: E402
                            opens_with_self_reference, title_share, without_self_reference)
 
 SCORER = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
@@ -30,11 +30,11 @@ def best(refs: list[str], text: str) -> dict:
     return {k: max(SCORER.score(r, text)[k].fmeasure for r in refs) for k in ("rouge1", "rouge2", "rougeL")}
 
 
-def select(paper, raws: list[str], title_rule: bool = True, verb_first: bool = True) -> str:
+def select(paper, raws: list[str], title_rule: bool = True, verb_first: bool = True, votes: bool = True) -> str:
     lines = [clean_summary(raw) for raw in raws]
     grounded = [is_grounded(line, paper) for line in lines]
     adds = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]
-    chosen = consensus(lines, adds if title_rule and any(adds) else grounded)
+    chosen = consensus(lines, adds if title_rule and any(adds) else grounded, evidence(paper) if votes else ())
     text = lines[chosen] if chosen >= 0 else extractive_summary(paper)
     return without_self_reference(text) if verb_first else text
 
@@ -43,6 +43,8 @@ SELECTIONS = {
     "greedy line alone, as generated": lambda p, c, refs: select(p, c[:1], False, False),
     "greedy line alone, verb first": lambda p, c, refs: select(p, c[:1], False, True),
     "consensus of 3, title rule, verb first": lambda p, c, refs: select(p, c[:3]),
+    "consensus of 5 without title/abstract votes, as generated": lambda p, c, refs: select(p, c, False, False, False),
+    "consensus of 5 without title/abstract votes, title rule, verb first": lambda p, c, refs: select(p, c, votes=False),
     "consensus of 5, as generated": lambda p, c, refs: select(p, c, False, False),
     "consensus of 5, title rule": lambda p, c, refs: select(p, c, True, False),
     "consensus of 5, title rule, verb first (shipped)": lambda p, c, refs: select(p, c),

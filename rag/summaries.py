@@ -10,7 +10,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from . import prompts
 from .grouping import Topic
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 MAX_WORDS = 30
+# How the line is chosen among the candidates (``consensus``): part of the cache key, like the prompt.
+SELECTION = "mbr-title-abstract"
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Method:
 
     @property
     def tag(self) -> str:
-        return f"{prompts.TLDR_PROMPT_VERSION}|{self.candidates}|{self.temperature}"
+        return f"{prompts.TLDR_PROMPT_VERSION}|{self.candidates}|{self.temperature}|{SELECTION}"
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,26 @@ def overlap(a: str, b: str) -> float:
     return 2 * common / (sum(first.values()) + sum(second.values())) if common else 0.0
 
 
-def consensus(lines: list[str], eligible: list[bool]) -> int:
+def consensus(lines: list[str], eligible: list[bool], evidence: Sequence[Sequence[str]] = ()) -> int:
     """The index of the eligible line sharing most words with all the others (minimum Bayes risk
     under unigram F1): what several samples agree on is more often what a reader wants than any
-    single sample, greedy included. The first eligible one on a tie; -1 when none is eligible."""
-    scores = [sum(overlap(line, other) for j, other in enumerate(lines) if j != i) if ok else -1.0
-              for i, (line, ok) in enumerate(zip(lines, eligible))]
+    single sample, greedy included. Each group of ``evidence`` texts (the title; the abstract's
+    sentences) votes too, with its text closest to the line: what the paper itself stresses
+    weighs like one more sample. The first eligible one on a tie; -1 when none is eligible."""
+    def score(i: int) -> float:
+        votes = sum(overlap(lines[i], other) for j, other in enumerate(lines) if j != i)
+        return votes + sum(max((overlap(lines[i], text) for text in group), default=0.0) for group in evidence)
+
+    scores = [score(i) if ok else -1.0 for i, ok in enumerate(eligible)]
     best = max(range(len(lines)), key=lambda i: (scores[i], -i), default=-1)
     return best if best >= 0 and eligible[best] else -1
+
+
+def evidence(paper: Paper) -> list[list[str]]:
+    """The texts that vote with the candidates in ``consensus``: the title, and the abstract's
+    sentences (each line scored with the one it is closest to)."""
+    abstract = without_instructions(paper.abstract)[0]
+    return [[paper.title], sentences(abstract) or [abstract]]
 
 
 def is_grounded(summary: str, paper: Paper) -> bool:
@@ -164,7 +178,8 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     model is taken only while no question waits for it).
 
     ``method.candidates`` lines are generated together and the grounded one most in agreement
-    with the rest is kept, preferring lines that say more than the title; with none grounded,
+    with the rest, the title and the abstract (``consensus``) is kept, preferring lines that say
+    more than the title; with none grounded,
     the abstract sentence nearest the title. Either way the line starts with its verb, not
     "This paper"/"We"."""
     started = time.perf_counter()
@@ -179,7 +194,7 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     grounded = [is_grounded(line, paper) for line in lines]
     # A line that only restates the title tells a reader nothing the digest's heading does not.
     adds_to_title = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]
-    chosen = consensus(lines, adds_to_title if any(adds_to_title) else grounded)
+    chosen = consensus(lines, adds_to_title if any(adds_to_title) else grounded, evidence(paper))
     text = without_self_reference(lines[chosen] if chosen >= 0 else extractive_summary(paper))
     catalog.cache_summary(cache_key(paper, llm.name, method), paper.id, text, chosen >= 0)
     return Summary(paper.id, paper.title, paper.url, text, chosen >= 0, False, time.perf_counter() - started)

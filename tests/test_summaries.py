@@ -3,8 +3,8 @@ import json
 
 from rag import prompts
 from rag.paper import Paper
-from rag.summaries import (Digest, Method, Summary, clean_summary, consensus, extractive_summary, is_grounded,
-                           opens_with_self_reference, overlap, sentence_complete, summarize, title_share,
+from rag.summaries import (Digest, Method, Summary, clean_summary, consensus, evidence, extractive_summary,
+                           is_grounded, opens_with_self_reference, overlap, sentence_complete, summarize, title_share,
                            without_self_reference)
 
 PAPER = Paper(id="p", title="kMaX-DeepLab: k-means Mask Transformer",
@@ -41,6 +41,17 @@ def test_the_line_most_in_agreement_with_the_others_is_chosen_among_grounded_one
     assert consensus(lines, [True] * 4) == 0
     assert consensus(lines, [False, True, True, True]) in (1, 2)
     assert consensus(lines, [False] * 4) == -1
+
+
+def test_the_title_and_the_abstracts_closest_sentence_vote_with_the_candidates():
+    # Two lines the other samples agree on equally; the paper's own words decide between them.
+    lines = ["Sparse updates cut phone memory.", "Sparse updates speed up compilers.", "Sparse updates help."]
+    assert consensus(lines, [True, True, False]) == 0  # a tie: the first
+    paper = Paper("p", "Compilers made fast", "We speed up compilers with sparse updates. Code runs faster.")
+    votes = evidence(paper)
+    assert votes == [["Compilers made fast"], ["We speed up compilers with sparse updates.", "Code runs faster."]]
+    assert consensus(lines, [True, True, False], votes) == 1
+    assert consensus(lines, [True, False, False], votes) == 0  # evidence never makes a line eligible
 
 
 def test_summarize_keeps_the_consensus_line_and_falls_back_to_an_extract(tmp_path):
