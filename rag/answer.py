@@ -30,6 +30,7 @@ class Refusal(str, Enum):
     NAMES_NOT_CITED = "withdrawn: names not in cited sources"
     NOT_AN_ANSWER = "withdrawn: not an answer"
     COUNT_MISMATCH = "withdrawn: count mismatch"
+    OFF_QUESTION = "withdrawn: cited source off the question"
 
     @property
     def before_generation(self) -> bool:

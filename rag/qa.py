@@ -254,7 +254,8 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     if wrong:
         return refusal(question, Refusal.NOT_AN_ANSWER,
                        f"answer withdrawn: {text!r} does not answer the question ({wrong})", hits, timings)
-    check = check_citations(text, question, cited, titled(hits, abstracts), min_support=settings.min_support)
+    passages = titled(hits, abstracts)
+    check = check_citations(text, question, cited, passages, min_support=settings.min_support)
     if check.refusal:
         # The withdrawn text is kept in the reason: the reader sees what was not supported.
         return refusal(question, check.refusal, f"answer withdrawn: {text!r}: {check.unsupported}", hits, timings)
@@ -262,6 +263,10 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
         return refusal(question, Refusal.NOT_AN_ANSWER,
                        f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
                        hits, timings)
+    if off_question(question, [passages[n - 1] for n in check.kept], passages):
+        return refusal(question, Refusal.OFF_QUESTION,
+                       f"answer withdrawn: {text!r} comes from a source that shares less than half as many of "
+                       "the question's terms as another source", hits, timings)
     citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
                           sentence=evidence_sentence(text, question, abstracts[n - 1]), score=hits[n - 1].score)
                  for n in check.kept]
@@ -269,6 +274,16 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
     reason = "; ".join(r for r in (cut, dropped) if r)
     return Answer(question=question, text=with_its_evidence(question, text, citations), citations=citations,
                   reason=reason, sources=hits, timings=timings)
+
+
+def off_question(question: str, cited: list[str], sources: list[str]) -> bool:
+    """Whether the cited sources share less than half as many of the question's terms as the
+    source sharing most: the answer, true of its own paper, is about another paper than the one
+    asked about ("Which accelerator extracts timing from nuclear detector signals?" answered from
+    MobileDets, with PulseDL-II's abstract among the sources). Relative, not a fixed share: "Which
+    datasets is DeFINE evaluated on?" shares one term in three with the right abstract."""
+    best = max((coverage(question, text) for text in sources), default=0.0)
+    return max((coverage(question, text) for text in cited), default=0.0) < best / 2
 
 
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:

@@ -203,6 +203,16 @@ def test_trim_keeps_relevant_sentences_in_order():
     assert trimmed == "Beta mentions k-means clustering."
 
 
+def test_an_answer_true_of_another_paper_than_the_one_asked_about_is_withdrawn():
+    raw = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.", "citations": [1]})
+    answer = check_answer("Which optimizer trains BERT in 76 minutes with large batches?", raw, hits(), [KMAX, LAMB],
+                          Settings(), {})
+    assert answer.abstained and answer.refusal is Refusal.OFF_QUESTION and "kMaX-DeepLab" in answer.reason
+    # The same answer to a question about its own paper stands.
+    answer = check_answer("Which model reformulates cross-attention?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    assert not answer.abstained and answer.citations[0].paper_id == "kmax"
+
+
 def test_bare_yes_to_an_open_question_is_withdrawn():
     raw = json.dumps({"answer": "Yes", "citations": [1]})
     answer = check_answer("Which model uses k-means clustering?", raw, hits(), [KMAX, LAMB], Settings(), {})
