@@ -135,8 +135,7 @@ def pipeline_vs_bare(library, llm) -> dict:
     question = QUESTIONS[1]
     hits = library.search(question, k=3)
     sources = [(h.title, library.get(h.paper_id).abstract[:600]) for h in hits]
-    messages = [{"role": "system", "content": prompts.QA_SYSTEM},
-                {"role": "user", "content": prompts.qa_user_message(sources, question, [])}]
+    messages = prompts.qa_messages(prompts.qa_user_message(sources, question, []))
     rates = {"bare": [], "pipeline": []}
     for _ in range(3):
         for name in rates:

@@ -47,7 +47,7 @@ def prompt(kind: str, abstract: str, question: str) -> tuple[list[dict], str]:
         user = prompts.qa_user_message([("PubMed abstract", abstract)], question, [])
         opening = prompts.QA_ANSWER_PREFIX + ("Based on the results reported, the answer is"
                                               if kind == "qa-findings" else "")
-        return [{"role": "system", "content": prompts.QA_SYSTEM}, {"role": "user", "content": user}], opening
+        return prompts.qa_messages(user), opening
     if kind == "chat-findings":
         return prompts.verdict_messages(abstract, question), prompts.VERDICT_OPENING
     if kind == "chat-findings-tail":  # the pipeline's: the abstract's last sentences (results, conclusion)

@@ -41,6 +41,11 @@ def qa_sources(sources: list[tuple[str, str]]) -> str:
                                        for i, (title, text) in enumerate(sources, 1)])
 
 
+def qa_messages(user_message: str) -> list[dict]:
+    """The answer prompt's chat messages: what a question sends, and what is read ahead of one."""
+    return [{"role": "system", "content": QA_SYSTEM}, {"role": "user", "content": user_message}]
+
+
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
     lines = [qa_sources(sources)]

@@ -124,8 +124,7 @@ def lead_prefix(paper: Paper, settings: Settings, count_tokens: Callable[[str], 
     it fits the lead budget, as most abstracts do). Read ahead (``LLM.prefill``), it leaves such a
     question only its other sources and its own words to read."""
     text = trim_to_budget(without_instructions(paper.abstract)[0], "", settings.lead_source_tokens, count_tokens)
-    return [{"role": "system", "content": prompts.QA_SYSTEM},
-            {"role": "user", "content": prompts.qa_sources([(paper.title, text)])}]
+    return prompts.qa_messages(prompts.qa_sources([(paper.title, text)]))
 
 
 Similarities = Callable[[str, Sequence[str]], list[float]]
@@ -178,8 +177,7 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
                 ) -> Generator[str, None, Answer]:
     """An open question's answer, written by the model in JSON, streamed, then checked."""
     sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
-    messages = [{"role": "system", "content": prompts.QA_SYSTEM},
-                {"role": "user", "content": prompts.qa_user_message(sources, question, list(history))}]
+    messages = prompts.qa_messages(prompts.qa_user_message(sources, question, list(history)))
     parser = AnswerStreamParser()
     opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
@@ -263,7 +261,7 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
         return refusal(question, Refusal.NOT_AN_ANSWER,
                        f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
                        hits, timings)
-    if off_question(question, [passages[n - 1] for n in check.kept], passages):
+    if off_question(question, check.kept, passages):
         return refusal(question, Refusal.OFF_QUESTION,
                        f"answer withdrawn: {text!r} comes from a source that shares less than half as many of "
                        "the question's terms as another source", hits, timings)
@@ -276,14 +274,15 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
                   reason=reason, sources=hits, timings=timings)
 
 
-def off_question(question: str, cited: list[str], sources: list[str]) -> bool:
-    """Whether the cited sources share less than half as many of the question's terms as the
-    source sharing most: the answer, true of its own paper, is about another paper than the one
-    asked about ("Which accelerator extracts timing from nuclear detector signals?" answered from
-    MobileDets, with PulseDL-II's abstract among the sources). Relative, not a fixed share: "Which
-    datasets is DeFINE evaluated on?" shares one term in three with the right abstract."""
-    best = max((coverage(question, text) for text in sources), default=0.0)
-    return max((coverage(question, text) for text in cited), default=0.0) < best / 2
+def off_question(question: str, cited: list[int], sources: list[str]) -> bool:
+    """Whether the ``cited`` sources (1-based numbers) share less than half as many of the
+    question's terms as the source sharing most: the answer, true of its own paper, is about
+    another paper than the one asked about ("Which accelerator extracts timing from nuclear detector
+    signals?" answered from MobileDets, with PulseDL-II's abstract among the sources). Relative, not
+    a fixed share: "Which datasets is DeFINE evaluated on?" shares one term in three with the right
+    abstract."""
+    shared = [coverage(question, text) for text in sources]
+    return max((shared[n - 1] for n in cited), default=0.0) < max(shared, default=0.0) / 2
 
 
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:

@@ -101,7 +101,7 @@ class Settings:
     seed: int = 42
     # RAM (MB) for saved model states of recent answers' prompts (~8 MB each with the 0.5B model),
     # so a follow-up resumes its conversation's evaluated prefix even after other users' questions,
-    # and of the papers read ahead (~6 MB each); saving costs ~0.25 s after each answer. 0 disables.
+    # and of the papers read ahead (~5 MB each); saving costs ~0.25 s after each answer. 0 disables.
     prompt_cache_mb: int = 384
     # Sources shown to the model per question: more raises recall but costs prompt time on CPU.
     answer_sources: int = 3

@@ -129,15 +129,15 @@ def overlap(a: str, b: str) -> float:
     return 2 * common / (sum(first.values()) + sum(second.values())) if common else 0.0
 
 
-def consensus(lines: list[str], eligible: list[bool], evidence: Sequence[Sequence[str]] = ()) -> int:
+def consensus(lines: list[str], eligible: list[bool], voters: Sequence[Sequence[str]] = ()) -> int:
     """The index of the eligible line sharing most words with all the others (minimum Bayes risk
     under unigram F1): what several samples agree on is more often what a reader wants than any
-    single sample, greedy included. Each group of ``evidence`` texts (the title; the abstract's
+    single sample, greedy included. Each group of ``voters`` (the title; the abstract's
     sentences) votes too, with its text closest to the line: what the paper itself stresses
     weighs like one more sample. The first eligible one on a tie; -1 when none is eligible."""
     def score(i: int) -> float:
         votes = sum(overlap(lines[i], other) for j, other in enumerate(lines) if j != i)
-        return votes + sum(max((overlap(lines[i], text) for text in group), default=0.0) for group in evidence)
+        return votes + sum(max((overlap(lines[i], text) for text in group), default=0.0) for group in voters)
 
     scores = [score(i) if ok else -1.0 for i, ok in enumerate(eligible)]
     best = max(range(len(lines)), key=lambda i: (scores[i], -i), default=-1)
