@@ -10,6 +10,7 @@ the streaming chat itself).
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import json
 import logging
@@ -24,7 +25,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by constru
 
 import gradio as gr  # noqa: E402
 
-from rag import Library, RagError, Settings  # noqa: E402
+from rag import Answer, Library, RagError, Settings  # noqa: E402
 from rag.background import SummaryWorker  # noqa: E402
 from rag.loaders import SUFFIXES  # noqa: E402
 from rag.settings import shipped  # noqa: E402
@@ -43,6 +44,7 @@ PAPER_COLUMNS = ["id", "title", "published", "source"]
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
 MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
 STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
+SHOWN_ANSWERS_KEPT = 256  # answers a follow-up can continue (~5 KB of prompt text each)
 DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
 # The digest table reads as prose, not code (Gradio's tables default to the monospace font).
 CSS = ("#digest-table [role=gridcell], #digest-table [role=gridcell] *, #digest-table [role=columnheader] * "
@@ -107,6 +109,10 @@ class App:
         self.library = library
         self.downloads = Path(tempfile.mkdtemp(prefix="rag-app-"))
         self.summaries = SummaryWorker(library)
+        # The answers this app showed, by question and shown text: a follow-up passes the Answer
+        # itself as history, so it continues that answer's conversation (which llama.cpp has read)
+        # instead of re-reading it written out. Chat history from the browser is text only.
+        self.shown: collections.OrderedDict[tuple[str, str], Answer] = collections.OrderedDict()
 
     # ----- Ask ---------------------------------------------------------------------------------
 
@@ -117,13 +123,20 @@ class App:
         # Each stage is shown as it starts, so the wait before the first token is never a blank box.
         yield f"_{SEARCHING}_", f"_{SEARCHING}_"
         with user_errors():
-            stream = self.library.ask_stream(message, history=chat_turns(history), k=int(k),
+            turns = [(q, self.shown.get((q, a), a)) for q, a in chat_turns(history)]
+            stream = self.library.ask_stream(message, history=turns, k=int(k),
                                              source=source or None, year=int(year) if year else None)
             yield f"_{READING}_", stream.reading_markdown()
             for piece in stream:
                 text += piece
                 yield text, f"_{ANSWERING}_"
+            self._remember(message, stream.answer)
             yield stream.answer.to_markdown(), stream.answer.sources_markdown()
+
+    def _remember(self, question: str, answer: Answer) -> None:
+        self.shown[(question, answer.to_markdown())] = answer
+        while len(self.shown) > SHOWN_ANSWERS_KEPT:
+            self.shown.popitem(last=False)
 
     def ask(self, question: str, k: int = 0) -> dict:
         """Answer a question from the abstracts: text, abstained flag, reason, citations, timings."""

@@ -3,6 +3,8 @@
     python bench/latency.py [--interleaved] [--read-ahead]
 
 - time to first token and total time for 10 seed questions (median), and for an answered follow-up each
+  (asked with the Answer as history, so it continues that answer's conversation; then again with
+  the answer's text, so the conversation is written out and re-read, for comparison)
   (with --interleaved, another question is answered between each question and its follow-up, as
   in the app when other users' questions arrive between one user's turns);
 - tokens/s of the pipeline's generation next to a bare llama-cpp call on the same prompt;
@@ -72,6 +74,7 @@ def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
             ahead["read_ahead_s"] = round(time.perf_counter() - started, 1)
             ahead["prompt_cache_mb"] = round(llm._load().cache.cache_size / 2**20, 1)
         first, total, follow_first, answered, follow_answered = [], [], [], 0, 0
+        written_first, written_answered = [], 0
         prompts_seen, bare_ratios = record_prompts(llm), []
         for question, follow_up in zip(QUESTIONS, FOLLOW_UPS):
             prompts_seen.clear()
@@ -86,6 +89,11 @@ def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
             if not follow.abstained:  # a refusal before generation is not a latency
                 follow_first.append(follow.timings["first_token"])
                 follow_answered += 1
+            # The same follow-up with the history as text: the conversation written out and re-read.
+            written = library.ask(follow_up, history=[(question, answer.text)])
+            if not written.abstained:
+                written_first.append(written.timings["first_token"])
+                written_answered += 1
             if first_prompt:  # timed after the follow-up, whose cached prefix the reset would drop
                 bare_ratios.append(answer.timings["first_token"] / bare_prompt_seconds(llm, first_prompt))
         overhead = pipeline_vs_bare(library, llm)
@@ -101,6 +109,9 @@ def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
             "first_token_over_bare_prompt_eval": round(statistics.median(bare_ratios), 2) if bare_ratios else None,
             "follow_ups_answered": follow_answered,
             "median_follow_up_first_token_s": round(statistics.median(follow_first), 2) if follow_first else None,
+            "written_out_follow_ups_answered": written_answered,
+            "median_written_out_follow_up_first_token_s":
+                round(statistics.median(written_first), 2) if written_first else None,
             **overhead, "digest_21_cold_s": round(cold, 1), "digest_21_cached_s": round(cached, 3)}
 
 

@@ -64,6 +64,10 @@ class Answer:
     verdict_scores: dict = field(default_factory=dict)
     sources: list[Hit] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
+    # An open answer's chat messages, ending with the model's own output as the assistant's turn:
+    # a follow-up on the same sources continues this conversation, whose tokens llama.cpp already
+    # holds (``qa.continued_conversation``). Empty for refusals and verdicts.
+    transcript: list[dict] = field(default_factory=list, repr=False)
 
     @property
     def abstained(self) -> bool:
@@ -71,6 +75,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         data = asdict(self)
+        data.pop("transcript")  # prompt text, not part of the answer
         data["refusal"] = self.refusal.value if self.refusal else None
         data["abstained"] = self.abstained
         return data

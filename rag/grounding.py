@@ -268,10 +268,23 @@ def count_is_of(number: str, noun: str, text: str, window: int = 3) -> bool:
 
 
 def miscounted(answer: str, question: str, cited: list[str]) -> list[str]:
-    """For a "how many X" question, the answer's numbers that count X in none of the cited sources."""
+    """For a "how many X" question, the answer's numbers that count X in none of the cited sources.
+    Once one number does count X, another that the answer gives as a count of something else, as
+    a cited source does ("94 bugs from 174 API functions"), is context rather than a wrong count."""
     noun = counted_noun(question)
     numbers = [w for w in words(answer) if re.fullmatch(r"\d+(?:\.\d+)?", w)] if noun else []
-    return [f"{n} as {noun}" for n in numbers if not any(count_is_of(n, noun, text) for text in cited)]
+    wrong = [n for n in numbers if not any(count_is_of(n, noun, text) for text in cited)]
+    if len(wrong) < len(numbers):
+        wrong = [n for n in wrong if not counted_as_cited(n, answer, cited)]
+    return [f"{n} as {noun}" for n in wrong]
+
+
+def counted_as_cited(number: str, answer: str, cited: list[str], window: int = 3) -> bool:
+    """Whether the answer gives ``number`` as a count of a thing a cited source counts with it too."""
+    tokens = words(answer)
+    things = {stem(w) for i, t in enumerate(tokens) if t == number for w in tokens[i + 1:i + 1 + window]
+              if w not in STOPWORDS and not re.fullmatch(r"[\d.]+", w)}
+    return any(count_is_of(number, thing, text) for thing in things for text in cited)
 
 
 def support(claim_terms: set[str], source_text: str) -> float:

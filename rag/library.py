@@ -159,6 +159,11 @@ class Library:
 
         A topic question ("what do these abstracts say about X?") gets a topic summary:
         one checked, cited point per relevant paper.
+
+        ``history`` is the chat so far as (question, answer) pairs. An answer given as the
+        ``Answer`` this library returned, rather than its text, lets a follow-up on the same
+        sources continue that answer's conversation, which the model has already read, so it
+        starts answering sooner (``qa.continued_conversation``).
         """
         started = time.perf_counter()
         topic = topic_of(question)
@@ -166,7 +171,6 @@ class Library:
             hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
             return AnswerStream(overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
                                                 self.settings, started, self.sentence_similarities), hits)
-        history = [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
         hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
                                                 source=source, year=year)
         # Resolved only for a yes/no question: an open question never needs the verdict model.

@@ -46,6 +46,18 @@ def qa_messages(user_message: str) -> list[dict]:
     return [{"role": "system", "content": QA_SYSTEM}, {"role": "user", "content": user_message}]
 
 
+def qa_follow_up(transcript: list[dict], question: str) -> list[dict]:
+    """A follow-up as the next turn of the previous answer's own conversation (its messages, the
+    model's JSON answer included): the prompt llama.cpp read last turn, plus the question. The turn
+    points back at the sources in the first message, laid out as that message is; with the bare
+    question the 0.5B declined 2 of the 10 seed follow-ups that it answers with the sources pointed
+    at (bench/latency.py's follow-ups, docs/benchmarks.md)."""
+    return [*transcript, {"role": "user", "content": f"{QA_FOLLOW_UP_SOURCES}\n\nQuestion: {question}"}]
+
+
+QA_FOLLOW_UP_SOURCES = "Sources: as above."
+
+
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:
     """Sources first, then the conversation, then the question: follow-ups share the prefix."""
     lines = [qa_sources(sources)]

@@ -18,7 +18,7 @@ from .retrieval import Hit
 from .settings import Settings
 
 
-Turn = tuple[str, str]  # (question, answer text)
+Turn = tuple[str, "str | Answer"]  # (question, its answer: as shown, or the Answer itself)
 _FOLLOW_UP = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|the paper|the method|"
                         r"the model|the authors)\b", re.I)
 
@@ -31,6 +31,10 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
     if _FOLLOW_UP.search(question) or (len(content_terms(question)) < 3 and not specific_terms(question)):
         return f"{history[-1][0]} {question}"
     return question
+
+
+def turn_texts(history: Sequence[Turn]) -> list[tuple[str, str]]:
+    return [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
 
 
 def trim_to_budget(text: str, question: str, budget: int, count_tokens) -> str:
@@ -177,7 +181,9 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
                 ) -> Generator[str, None, Answer]:
     """An open question's answer, written by the model in JSON, streamed, then checked."""
     sources = source_texts(hits, abstracts, focus or question, settings, llm.count_tokens)
-    messages = prompts.qa_messages(prompts.qa_user_message(sources, question, list(history)))
+    previous = history[-1][1] if history else None
+    messages = continued_conversation(previous, hits, sources, question, settings, llm.count_tokens) or \
+        prompts.qa_messages(prompts.qa_user_message(sources, question, turn_texts(history)))
     parser = AnswerStreamParser()
     opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
@@ -188,7 +194,29 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
-    return check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
+    answer = check_answer(question, parser.raw, hits, abstracts, settings, timings, partial=parser.emitted)
+    if not answer.abstained:
+        answer.transcript = [*messages, {"role": "assistant", "content": parser.raw}]
+    return answer
+
+
+def continued_conversation(previous: str | Answer | None, hits: list[Hit], sources: list[tuple[str, str]],
+                           question: str, settings: Settings, count_tokens: Callable[[str], int]
+                           ) -> list[dict] | None:
+    """The previous answer's conversation with this question as its next turn, when this turn
+    reads the same sources (a follow-up keeps them, ``Library._turn_sources``). llama.cpp then
+    holds every token before the question, the previous answer included (in its context, or
+    restored from the prompt cache, which saved the state after that answer), and reads only the
+    question, where a "Conversation so far" block would be re-read in full. None when there is
+    no such conversation or it would not fit the context with an answer."""
+    transcript = previous.transcript if isinstance(previous, Answer) else []
+    if not transcript or [h.paper_id for h in previous.sources] != [h.paper_id for h in hits] or \
+            not transcript[1]["content"].startswith(prompts.qa_sources(sources) + "\n\n"):
+        return None
+    messages = prompts.qa_follow_up(transcript, question)
+    # ~5 tokens of chat markup per message
+    needed = sum(count_tokens(m["content"]) + 5 for m in messages) + settings.answer_max_tokens
+    return messages if needed <= settings.n_ctx else None
 
 
 def yes_no_answer(question: str, hits: list[Hit], abstracts: list[str], closeness: list[float],

@@ -164,7 +164,9 @@ def test_topic_summary_cites_the_fuzzing_papers(seeded):
 
 def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, monkeypatch):
     """The follow-up's prompt starts with the previous prompt's sources, token for token, so
-    llama.cpp re-reads only the conversation and the new question (bench/latency.py times it)."""
+    llama.cpp re-reads only the conversation and the new question (bench/latency.py times it).
+    Here the history is text, as from a chat the library did not answer: the conversation is
+    written out after the sources."""
     llm, prompts_seen = seeded.llm(), []
     real_stream = type(llm).stream
 
@@ -174,12 +176,33 @@ def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, m
 
     monkeypatch.setattr(type(llm), "stream", recording_stream)
     first = seeded.ask(KMAX_QUESTION)
-    seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first.text)])
     block = prompts_seen[0].split("\n\nQuestion:")[0]
     assert block.count("Title:") == 3 and prompts_seen[1].startswith(block + "\n\nConversation so far:")
     # A new topic is searched afresh: its sources are not the previous turn's.
     seeded.ask("What is Monolith used for?", history=[(KMAX_QUESTION, first)])
     assert not prompts_seen[2].startswith(block)
+
+
+def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkeypatch):
+    """With the Answer as history, the follow-up continues that answer's conversation: llama.cpp
+    holds the previous prompt and the answer it generated, so the first evaluation of the
+    follow-up is its question turn alone (tens of tokens, where the written-out conversation is
+    re-read in full)."""
+    llama = seeded.llm()._load()
+    first = seeded.ask(KMAX_QUESTION)
+    assert not first.abstained and first.transcript[-1]["role"] == "assistant"
+    evaluated = []
+    real_eval = type(llama).eval
+    monkeypatch.setattr(type(llama), "eval", lambda self, tokens: (evaluated.append(len(tokens)),
+                                                                    real_eval(self, tokens))[1])
+    follow = seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    question_turn = llama.tokenize(b"<|im_end|>\n<|im_start|>user\nSources: as above.\n\nQuestion: What does it reach on COCO?"
+                                   b"<|im_end|>\n<|im_start|>assistant\n", add_bos=False, special=True)
+    assert evaluated and evaluated[0] <= len(question_turn) + 8  # + the forced JSON opening
+    assert follow.sources[0].title.startswith("kMaX-DeepLab")
+    if not follow.abstained:
+        assert follow.citations[0].title.startswith("kMaX-DeepLab")
 
 
 def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monkeypatch):

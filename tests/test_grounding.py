@@ -235,6 +235,20 @@ def test_a_count_must_count_what_the_question_asks_about():
     right = check_answer("How many bugs did it detect?", json.dumps({"answer": "94 bugs", "citations": [1]}),
                          hits_, [docter], Settings(), {})
     assert not right.abstained and right.citations[0].paper_id == "d"
+    # The other count, given as the abstract gives it, is context once the asked count is there;
+    # without the asked count, a count of something else is still withdrawn.
+    fuller = check_answer("How many bugs did it detect?",
+                          json.dumps({"answer": "94 bugs from 174 API functions", "citations": [1]}),
+                          hits_, [docter], Settings(), {})
+    assert not fuller.abstained
+    other = check_answer("How many bugs did it detect?",
+                         json.dumps({"answer": "It checked 174 API functions", "citations": [1]}),
+                         hits_, [docter], Settings(), {})
+    assert other.refusal is Refusal.COUNT_MISMATCH
+    wrong_both = check_answer("How many bugs did it detect?",
+                              json.dumps({"answer": "94 bugs from 174 bugs", "citations": [1]}),
+                              hits_, [docter], Settings(), {})
+    assert wrong_both.refusal is Refusal.COUNT_MISMATCH and "174 as bugs" in wrong_both.reason
 
 
 def test_answer_cut_at_the_token_limit_keeps_its_finished_sentences():
@@ -330,3 +344,67 @@ def test_a_code_identifier_in_a_question_must_be_in_the_source():
     refused = gate("What accuracy does simple_rl reach on Cityscapes?", layer_rotation, 0.7, min_relevance=0.9,
                    min_coverage=0.5)
     assert refused.refusal is Refusal.NAMES_MISSING and "simple_rl" in refused.reason
+
+
+class StreamingLLM:
+    """Answers each prompt with the next scripted JSON reply and records the messages it was sent."""
+    name = "streaming"
+
+    def __init__(self, replies):
+        self.replies, self.sent = list(replies), []
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def stream(self, messages, **kwargs):
+        self.sent.append(messages)
+        yield from self.replies.pop(0)
+
+
+def asked(question, llm, history=(), found=None, settings=None):
+    from rag import AnswerStream
+    from rag.qa import answer_stream
+
+    papers = {"kmax": Paper("kmax", "kMaX-DeepLab", KMAX), "lamb": Paper("lamb", "LAMB", LAMB)}
+    return AnswerStream(answer_stream(question, found or hits(), papers, llm, settings or Settings(),
+                                      history=history)).result()
+
+
+KMAX_REPLY = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.",
+                         "citations": [1]})
+COCO_REPLY = json.dumps({"answer": "kMaX-DeepLab reaches 58.0% PQ on COCO val.", "citations": [1]})
+FIRST = "Which model reformulates cross-attention as k-means clustering?"
+FOLLOW = "What does it reach on COCO?"
+
+
+def test_a_follow_up_on_the_same_sources_continues_the_previous_answers_conversation():
+    """Its prompt is the previous prompt, the model's own output and the new question, so llama.cpp
+    (which holds all but the question) reads only the question."""
+    llm = StreamingLLM([KMAX_REPLY, COCO_REPLY])
+    first = asked(FIRST, llm)
+    assert not first.abstained
+    assert first.transcript == [*llm.sent[0], {"role": "assistant", "content": KMAX_REPLY}]
+    assert "transcript" not in first.to_dict()
+    follow = asked(FOLLOW, llm, history=[(FIRST, first)])
+    assert llm.sent[1] == [*first.transcript, {"role": "user", "content": f"Sources: as above.\n\nQuestion: {FOLLOW}"}]
+    assert not follow.abstained and follow.citations[0].paper_id == "kmax"
+    assert follow.transcript[:-1] == llm.sent[1]
+
+
+def test_a_follow_up_without_the_previous_conversation_gets_it_written_out():
+    """History as text (an answer shown earlier), other sources, or a conversation that would not
+    fit the context: the follow-up's prompt carries the conversation as a block instead."""
+    first = asked(FIRST, StreamingLLM([KMAX_REPLY]))
+    for history, found, settings in (([(FIRST, first.text)], None, None),
+                                     ([(FIRST, first)], hits()[::-1], None),
+                                     ([(FIRST, first)], None, Settings(n_ctx=200))):
+        llm = StreamingLLM([COCO_REPLY])
+        asked(FOLLOW, llm, history, found, settings)
+        assert len(llm.sent[0]) == 2 and f"Conversation so far:\n\nQ: {FIRST}\nA: {first.text}" in \
+            llm.sent[0][1]["content"]
+
+
+def test_a_withdrawn_answer_leaves_no_conversation_to_continue():
+    llm = StreamingLLM([json.dumps({"answer": "It uses 300 GPUs.", "citations": [1]})])
+    answer = asked(FIRST, llm)
+    assert answer.abstained and answer.transcript == []
