@@ -50,6 +50,35 @@ def test_ask_streams_an_answer_then_its_sources(page, shots):
     page.screenshot(path=shots / "ask.png", full_page=True)
 
 
+def test_a_follow_up_in_the_browser_continues_the_answer_it_follows(page, monkeypatch):
+    """The chat history comes back from the browser as text; the app matches it to the Answer it
+    showed, so the follow-up continues that answer's conversation (rag.qa.continued_conversation)."""
+    from rag import Answer, Library
+
+    histories, streams, real_ask_stream = [], [], Library.ask_stream
+
+    def recording(self, question, **kwargs):
+        histories.append(list(kwargs.get("history") or []))
+        streams.append(real_ask_stream(self, question, **kwargs))
+        return streams[-1]
+
+    monkeypatch.setattr(Library, "ask_stream", recording)
+    box, panel = page.locator("#question-box textarea"), page.locator("#sources-panel")
+    box.fill("Which paper uses k-means cross-attention for segmentation?")
+    box.press("Enter")
+    panel.get_by_text("retrieval score").first.wait_for()
+    box.fill("What does it reach on COCO?")
+    box.press("Enter")
+    for _ in range(1200):  # until the follow-up is answered
+        if len(streams) == 2 and streams[1].answer is not None:
+            break
+        page.wait_for_timeout(100)
+    assert len(histories) == 2 and streams[1].answer is not None, histories
+    (question, answer), = histories[1]
+    assert question == "Which paper uses k-means cross-attention for segmentation?"
+    assert isinstance(answer, Answer) and answer.transcript
+
+
 def test_yes_no_answer_shows_its_verdict_badge(page):
     box = page.locator("#question-box textarea")
     box.fill("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
