@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import queue
@@ -24,6 +25,7 @@ from .errors import ModelError
 
 _INSTANCES: dict[tuple, "LocalLLM"] = {}
 _INSTANCES_LOCK = threading.Lock()
+_LOG = logging.getLogger(__name__)
 _DONE = object()  # end-of-stream marker on a generation queue
 # Sampling settings of every completion, streamed or decoded together: llama-cpp-python's chat
 # handler defaults, so answers stay as they were.
@@ -120,7 +122,7 @@ class LLM(Protocol):
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
                temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
-               background: bool = False) -> Iterator[str]: ...
+               background: bool = False, next_turn: str | None = None) -> Iterator[str]: ...
 
     def complete(self, messages: list[dict], **kwargs) -> str: ...
 
@@ -185,7 +187,7 @@ class LocalLLM:
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
                temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
-               background: bool = False) -> Iterator[str]:
+               background: bool = False, next_turn: str | None = None) -> Iterator[str]:
         """Text pieces of one chat completion.
 
         A ``background`` completion (a summary made ahead of any request) starts only when no
@@ -194,9 +196,13 @@ class LocalLLM:
         ``choice`` decides one point of the output from the model's scores (see ``Choice``); its
         prefix and forced text come out as the first piece.
 
-        ``remember`` saves the model state after this completion in the prompt cache (when one
-        is configured), for a later prompt that continues this one; saving costs ~0.25 s, so
-        one-off prompts such as summaries do not.
+        ``remember`` starts from the prompt cache's saved state that holds most of the prompt and
+        saves the state after this completion in it (when a cache is configured), for a later
+        prompt that continues this one; saving costs ~0.25 s, so one-off prompts such as summaries
+        do not. ``next_turn``, the opening of the user's next message in this conversation, is
+        read after the completion and saved with it, so that message's prompt leaves only its own
+        words to read. Both happen after the stream has ended, with the model still held: the
+        reader does not wait for them; a next question would.
 
         Generation runs in its own thread holding the model lock, so the lock is never held
         across this generator's yields: servers such as Gradio resume a generator on
@@ -208,12 +214,18 @@ class LocalLLM:
 
         def generate() -> None:
             try:
-                with self._turn(background), self._prompt_cache_used(remember) as llama, contextlib.closing(
-                        self._generate(llama, messages, max_tokens, json_schema, temperature, choice)) as parts:
-                    for piece in parts:
-                        if stop.is_set():
-                            break
-                        pieces.put(piece)
+                with self._turn(background):
+                    llama, said = self._load(), []
+                    with contextlib.closing(self._generate(llama, messages, max_tokens, json_schema, temperature,
+                                                           choice, remember)) as parts:
+                        for piece in parts:
+                            if stop.is_set():
+                                break
+                            said.append(piece)
+                            pieces.put(piece)
+                    pieces.put(_DONE)
+                    if remember and not stop.is_set():
+                        self._remember(llama, messages, "".join(said), next_turn)
             except ModelError as exc:
                 pieces.put(exc)
             except Exception as exc:  # llama_cpp raises bare ValueError/RuntimeError
@@ -256,32 +268,62 @@ class LocalLLM:
             self.lock.release()
 
     def _generate(self, llama, messages: list[dict], max_tokens: int, json_schema: dict | None,
-                  temperature: float, choice: Choice | None) -> Iterator[str]:
+                  temperature: float, choice: Choice | None, restore: bool = False) -> Iterator[str]:
         """The completion's text pieces; the prompt is formatted and tokenized here so that a
-        choice can be scored on exactly the tokens the completion then continues from."""
+        choice can be scored on exactly the tokens the completion then continues from. With
+        ``restore``, the prompt starts from the prompt cache's best saved state."""
         from llama_cpp import LlamaGrammar
 
         prompt, stop = self._prompt(llama, messages)
+        if restore:
+            self._restore(llama, prompt)
         grammar = LlamaGrammar.from_json_schema(json.dumps(json_schema), verbose=False) if json_schema else None
         if choice is not None:
             prompt = prompt + self._tokens(llama, choice.prefix)
             forced = ""
             if choice.options:
-                choice.scores = _log_probabilities(self._evaluate(llama, prompt),
+                choice.scores = _log_probabilities(self._evaluate(llama, prompt, restore),
                                                    {w: self._first_tokens(llama, w) for w in choice.options})
                 choice.chosen = choice.decide(dict(choice.scores))
                 forced = choice.options[choice.chosen]
             yield choice.prefix + forced
             prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
-        chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,
-                                         top_p=TOP_P, top_k=TOP_K, min_p=MIN_P, repeat_penalty=REPEAT_PENALTY,
-                                         seed=self.seed,
-                                         stop=stop, grammar=grammar, stream=True)
-        for chunk in chunks:
-            piece = chunk["choices"][0]["text"]
-            if piece:
-                yield piece
+        # llama-cpp-python's own use of the prompt cache is kept out: it would save the state
+        # before the stream ends, keeping the reader waiting; restoring and saving are ours.
+        with self._without_prompt_cache(llama):
+            chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,
+                                             top_p=TOP_P, top_k=TOP_K, min_p=MIN_P, repeat_penalty=REPEAT_PENALTY,
+                                             seed=self.seed, stop=stop, grammar=grammar, stream=True)
+            for chunk in chunks:
+                piece = chunk["choices"][0]["text"]
+                if piece:
+                    yield piece
+
+    def _remember(self, llama, messages: list[dict], said: str, next_turn: str | None) -> None:
+        """Save the state after a completion in the prompt cache, first reading the opening of the
+        conversation's next user message when one is expected (the chat template's assistant
+        opening after it is read too; the next prompt continues otherwise and drops it)."""
+        if llama.cache is None:
+            return
+        try:
+            if next_turn is not None:
+                tokens, _ = self._prompt(llama, [*messages, {"role": "assistant", "content": said},
+                                                 {"role": "user", "content": next_turn}])
+                self._evaluate(llama, tokens)
+            llama.cache[llama.input_ids.tolist()] = llama.save_state()
+        except Exception as exc:  # an optimisation only: the answer is already out
+            _LOG.warning("could not save the conversation's state: %s", exc)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _without_prompt_cache(llama):
+        cache = llama.cache
+        llama.set_cache(None)
+        try:
+            yield
+        finally:
+            llama.set_cache(cache)
 
     def _prompt(self, llama, messages: list[dict]) -> tuple[list[int], list[str]]:
         """The chat prompt's tokens and stop strings, formatted as llama-cpp-python's chat handler does."""
@@ -313,11 +355,8 @@ class LocalLLM:
         return {self._tokens(llama, form)[0] for form in forms}
 
     @staticmethod
-    def _evaluate(llama, tokens: list[int]):
-        """The next-token logits after ``tokens``, evaluating only what the context (or a saved
-        state in the prompt cache) does not already hold; a completion of the same tokens then
-        starts where this left off."""
-        import numpy as np
+    def _restore(llama, tokens: list[int]) -> None:
+        """Load the prompt cache's saved state that holds more of ``tokens`` than the context does."""
         from llama_cpp import Llama
 
         if llama.cache:
@@ -326,6 +365,17 @@ class LocalLLM:
                 if Llama.longest_token_prefix(saved.input_ids.tolist(), tokens) > \
                         Llama.longest_token_prefix(llama._input_ids.tolist(), tokens):
                     llama.load_state(saved)
+
+    @classmethod
+    def _evaluate(cls, llama, tokens: list[int], restore: bool = True):
+        """The next-token logits after ``tokens``, evaluating only what the context (or, with
+        ``restore``, a saved state in the prompt cache) does not already hold; a completion of the
+        same tokens then starts where this left off."""
+        import numpy as np
+        from llama_cpp import Llama
+
+        if restore:
+            cls._restore(llama, tokens)
         kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), len(tokens) - 1)
         if kept > 0 and llama._ctx.kv_cache_seq_rm(-1, kept, -1):
             llama.n_tokens = kept
@@ -334,17 +384,6 @@ class LocalLLM:
             kept = 0
         llama.eval(tokens[kept:])
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
-
-    @contextlib.contextmanager
-    def _prompt_cache_used(self, remember: bool):
-        """The model, with its prompt cache attached only for a completion worth remembering."""
-        llama = self._load()
-        cache = llama.cache
-        llama.set_cache(cache if remember else None)
-        try:
-            yield llama
-        finally:
-            llama.set_cache(cache)
 
     def complete(self, messages: list[dict], **kwargs) -> str:
         return "".join(self.stream(messages, **kwargs))
@@ -358,7 +397,8 @@ class LocalLLM:
             return False
         from llama_cpp import Llama
 
-        with self._turn(background), self._prompt_cache_used(True) as llama:
+        with self._turn(background):
+            llama = self._load()
             tokens, _ = self._prompt(llama, messages)
             with contextlib.suppress(KeyError):
                 if Llama.longest_token_prefix(llama.cache[tokens].input_ids.tolist(), tokens) >= len(tokens):

@@ -52,10 +52,12 @@ def qa_follow_up(transcript: list[dict], question: str) -> list[dict]:
     points back at the sources in the first message, laid out as that message is; with the bare
     question the 0.5B declined 2 of the 10 seed follow-ups that it answers with the sources pointed
     at (bench/latency.py's follow-ups, docs/benchmarks.md)."""
-    return [*transcript, {"role": "user", "content": f"{QA_FOLLOW_UP_SOURCES}\n\nQuestion: {question}"}]
+    return [*transcript, {"role": "user", "content": f"{QA_FOLLOW_UP_OPENING} {question}"}]
 
 
-QA_FOLLOW_UP_SOURCES = "Sources: as above."
+# How a follow-up's turn opens, whatever its question: read ahead after each answer (LLM.stream's
+# ``next_turn``), so a follow-up's prompt leaves only its question to read.
+QA_FOLLOW_UP_OPENING = "Sources: as above.\n\nQuestion:"
 
 
 def qa_user_message(sources: list[tuple[str, str]], question: str, history: list[tuple[str, str]]) -> str:

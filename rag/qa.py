@@ -188,7 +188,7 @@ def open_answer(question: str, hits: list[Hit], abstracts: list[str], llm: LLM, 
     opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
     for piece in llm.stream(messages, max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA,
-                            remember=True, choice=opening):
+                            remember=True, choice=opening, next_turn=prompts.QA_FOLLOW_UP_OPENING):
         delta = parser.feed(piece)
         if delta:
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))

@@ -67,9 +67,9 @@ class RemoteLLM:
 
     def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
                temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
-               background: bool = False) -> Iterator[str]:
+               background: bool = False, next_turn: str | None = None) -> Iterator[str]:
         """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
-        (``remember`` is for the in-process model's prompt cache; a server keeps its own, and
+        (``remember`` and ``next_turn`` are for the in-process model's prompt cache; a server keeps its own, and
         schedules ``background`` requests with the rest. A
         ``choice`` needs the model's logits, which the chat API does not expose: it is left
         undecided and the model generates freely.)"""

@@ -186,9 +186,9 @@ def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, m
 
 def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkeypatch):
     """With the Answer as history, the follow-up continues that answer's conversation: llama.cpp
-    holds the previous prompt and the answer it generated, so the first evaluation of the
-    follow-up is its question turn alone (tens of tokens, where the written-out conversation is
-    re-read in full)."""
+    holds the previous prompt, the answer it generated and the opening of the next question's turn
+    (read after the answer), so the first evaluation of the follow-up is its question's own words
+    and the assistant's opening (where the written-out conversation is re-read in full)."""
     llama = seeded.llm()._load()
     first = seeded.ask(KMAX_QUESTION)
     assert not first.abstained and first.transcript[-1]["role"] == "assistant"
@@ -197,9 +197,9 @@ def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkey
     monkeypatch.setattr(type(llama), "eval", lambda self, tokens: (evaluated.append(len(tokens)),
                                                                     real_eval(self, tokens))[1])
     follow = seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
-    question_turn = llama.tokenize(b"<|im_end|>\n<|im_start|>user\nSources: as above.\n\nQuestion: What does it reach on COCO?"
-                                   b"<|im_end|>\n<|im_start|>assistant\n", add_bos=False, special=True)
-    assert evaluated and evaluated[0] <= len(question_turn) + 8  # + the forced JSON opening
+    question = llama.tokenize(b" What does it reach on COCO?<|im_end|>\n<|im_start|>assistant\n",
+                              add_bos=False, special=True)
+    assert evaluated and evaluated[0] <= len(question) + 6  # + the forced JSON opening
     assert follow.sources[0].title.startswith("kMaX-DeepLab")
     if not follow.abstained:
         assert follow.citations[0].title.startswith("kMaX-DeepLab")
