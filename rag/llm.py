@@ -201,8 +201,8 @@ class LocalLLM:
         prompt that continues this one; saving costs ~0.25 s, so one-off prompts such as summaries
         do not. ``next_turn``, the opening of the user's next message in this conversation, is
         read after the completion and saved with it, so that message's prompt leaves only its own
-        words to read. Both happen after the stream has ended, with the model still held: the
-        reader does not wait for them; a next question would.
+        words to read. Both happen before the stream ends: a follow-up asked at once must not
+        wait for them (after the stream, the save held it up by the save's ~0.25 s and more).
 
         Generation runs in its own thread holding the model lock, so the lock is never held
         across this generator's yields: servers such as Gradio resume a generator on
@@ -223,7 +223,6 @@ class LocalLLM:
                                 break
                             said.append(piece)
                             pieces.put(piece)
-                    pieces.put(_DONE)
                     if remember and not stop.is_set():
                         self._remember(llama, messages, "".join(said), next_turn)
             except ModelError as exc:
@@ -290,7 +289,7 @@ class LocalLLM:
             prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
         # llama-cpp-python's own use of the prompt cache is kept out: it would save the state
-        # before the stream ends, keeping the reader waiting; restoring and saving are ours.
+        # before the next turn's opening is read; restoring and saving are ours.
         with self._without_prompt_cache(llama):
             chunks = llama.create_completion(prompt=prompt, max_tokens=max_tokens, temperature=temperature,
                                              top_p=TOP_P, top_k=TOP_K, min_p=MIN_P, repeat_penalty=REPEAT_PENALTY,
