@@ -309,7 +309,7 @@ class LocalLLM:
             if next_turn is not None:
                 tokens, _ = self._prompt(llama, [*messages, {"role": "assistant", "content": said},
                                                  {"role": "user", "content": next_turn}])
-                self._evaluate(llama, tokens)
+                self._evaluate(llama, tokens, restore=False)  # the context holds all but the opening
             llama.cache[llama.input_ids.tolist()] = llama.save_state()
         except Exception as exc:  # an optimisation only: the answer is already out
             _LOG.warning("could not save the conversation's state: %s", exc)
