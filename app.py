@@ -130,10 +130,10 @@ class App:
             for piece in stream:
                 text += piece
                 yield text, f"_{ANSWERING}_"
-            self._remember(message, stream.answer)
+            self._keep_shown(message, stream.answer)
             yield stream.answer.to_markdown(), stream.answer.sources_markdown()
 
-    def _remember(self, question: str, answer: Answer) -> None:
+    def _keep_shown(self, question: str, answer: Answer) -> None:
         self.shown[(question, answer.to_markdown())] = answer
         while len(self.shown) > SHOWN_ANSWERS_KEPT:
             self.shown.popitem(last=False)

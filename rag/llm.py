@@ -201,8 +201,8 @@ class LocalLLM:
         prompt that continues this one; saving costs ~0.25 s, so one-off prompts such as summaries
         do not. ``next_turn``, the opening of the user's next message in this conversation, is
         read after the completion and saved with it, so that message's prompt leaves only its own
-        words to read. Both happen before the stream ends: a follow-up asked at once must not
-        wait for them (after the stream, the save held it up by the save's ~0.25 s and more).
+        words to read. Both happen before the stream ends, so a follow-up asked as soon as the
+        answer is out finds the state ready rather than waiting for the save.
 
         Generation runs in its own thread holding the model lock, so the lock is never held
         across this generator's yields: servers such as Gradio resume a generator on
