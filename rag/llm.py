@@ -281,7 +281,8 @@ class LocalLLM:
             prompt = prompt + self._tokens(llama, choice.prefix)
             forced = ""
             if choice.options:
-                choice.scores = _log_probabilities(self._evaluate(llama, prompt, restore),
+                # restored above when asked: a second look-up in the prompt cache would find the same state
+                choice.scores = _log_probabilities(self._evaluate(llama, prompt, restore=False),
                                                    {w: self._first_tokens(llama, w) for w in choice.options})
                 choice.chosen = choice.decide(dict(choice.scores))
                 forced = choice.options[choice.chosen]
