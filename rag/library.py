@@ -197,7 +197,8 @@ class Library:
         previous, focus, _ = self._turn_sources(history[-1][0], history[:-1], depth + 1, **search)
         if previous and hits and previous[0].paper_id == hits[0].paper_id:
             return previous, focus, query
-        return hits, question, query
+        # Read for the question as searched: "which optimizer does it use?" alone says not what "it" is.
+        return hits, query, query
 
     def named_papers(self, question: str) -> list[str]:
         """Ids of the stored papers the question names by a quoted or written-out title, or by a

@@ -169,6 +169,9 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
         timings["first_token"] = timings["total"] = round(time.perf_counter() - started, 3)
         yield answer.text
     else:
+        # Only the sources on the question are read: the prompt is shorter, so the answer starts sooner.
+        hits = [hits[i] for i in on_question(focus or question, passages)]
+        abstracts, flagged = source_abstracts(hits, papers)
         answer = yield from open_answer(question, hits, abstracts, llm, settings, history, focus, timings, started)
     if flagged:
         note = f"sentences addressed to the reader were left out of sources {flagged}"
@@ -302,15 +305,22 @@ def check_answer(question: str, raw: str, hits: list[Hit], abstracts: list[str],
                   reason=reason, sources=hits, timings=timings)
 
 
-def off_question(question: str, cited: list[int], sources: list[str]) -> bool:
-    """Whether the ``cited`` sources (1-based numbers) share less than half as many of the
-    question's terms as the source sharing most: the answer, true of its own paper, is about
-    another paper than the one asked about ("Which accelerator extracts timing from nuclear detector
-    signals?" answered from MobileDets, with PulseDL-II's abstract among the sources). Relative, not
-    a fixed share: "Which datasets is DeFINE evaluated on?" shares one term in three with the right
-    abstract."""
+def on_question(question: str, sources: list[str]) -> list[int]:
+    """Indexes of the sources that share at least half as many of the question's terms as the
+    source sharing most. Relative, not a fixed share: "Which datasets is DeFINE evaluated on?"
+    shares one term in three with the right abstract. An answer resting only on the other sources
+    is about another paper than the one asked about (``off_question``), so they are not given to
+    the model either: each would cost it ~90 tokens to read before its first word (issue 13)."""
     shared = [coverage(question, text) for text in sources]
-    return max((shared[n - 1] for n in cited), default=0.0) < max(shared, default=0.0) / 2
+    return [i for i, share in enumerate(shared) if share >= max(shared, default=0.0) / 2]
+
+
+def off_question(question: str, cited: list[int], sources: list[str]) -> bool:
+    """Whether none of the ``cited`` sources (1-based numbers) is on the question (``on_question``):
+    the answer, true of its own paper, is about another paper than the one asked about ("Which
+    accelerator extracts timing from nuclear detector signals?" answered from MobileDets, with
+    PulseDL-II's abstract among the sources)."""
+    return not {n - 1 for n in cited} & set(on_question(question, sources))
 
 
 def with_its_evidence(question: str, text: str, citations: list[Citation]) -> str:

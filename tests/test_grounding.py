@@ -365,7 +365,8 @@ def asked(question, llm, history=(), found=None, settings=None):
     from rag import AnswerStream
     from rag.qa import answer_stream
 
-    papers = {"kmax": Paper("kmax", "kMaX-DeepLab", KMAX), "lamb": Paper("lamb", "LAMB", LAMB)}
+    papers = {"kmax": Paper("kmax", "kMaX-DeepLab", KMAX), "lamb": Paper("lamb", "LAMB", LAMB),
+              "mobiledets": Paper("mobiledets", "MobileDets", MOBILEDETS)}
     return AnswerStream(answer_stream(question, found or hits(), papers, llm, settings or Settings(),
                                       history=history)).result()
 
@@ -375,6 +376,22 @@ KMAX_REPLY = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as
 COCO_REPLY = json.dumps({"answer": "kMaX-DeepLab reaches 58.0% PQ on COCO val.", "citations": [1]})
 FIRST = "Which model reformulates cross-attention as k-means clustering?"
 FOLLOW = "What does it reach on COCO?"
+MOBILEDETS = "MobileDets reaches 28.5 mAP on COCO object detection at mobile latency."
+
+
+def test_only_the_sources_on_the_question_are_read():
+    """LAMB shares none of the question's terms: it is not in the prompt, and the answer's sources
+    are the ones the model read, numbered as it read them."""
+    llm = StreamingLLM([KMAX_REPLY])
+    answer = asked(FIRST, llm)
+    assert "LAMB" not in llm.sent[0][1]["content"] and "[1] Title: kMaX-DeepLab" in llm.sent[0][1]["content"]
+    assert [h.paper_id for h in answer.sources] == ["kmax"] and answer.citations[0].number == 1
+    mobiledets = Hit("mobiledets", "MobileDets", MOBILEDETS, 0.03, dense_similarity=0.6)
+    llm = StreamingLLM([json.dumps({"answer": "MobileDets reaches 28.5 mAP on COCO.", "citations": [2]})])
+    answer = asked("What do the models reach on COCO?", llm, found=[*hits(), mobiledets])
+    assert "[1] Title: kMaX-DeepLab" in llm.sent[0][1]["content"] and "LAMB" not in llm.sent[0][1]["content"]
+    assert [h.paper_id for h in answer.sources] == ["kmax", "mobiledets"]
+    assert answer.citations[0].paper_id == "mobiledets"
 
 
 def test_a_follow_up_on_the_same_sources_continues_the_previous_answers_conversation():
@@ -396,7 +413,8 @@ def test_a_follow_up_without_the_previous_conversation_gets_it_written_out():
     fit the context: the follow-up's prompt carries the conversation as a block instead."""
     first = asked(FIRST, StreamingLLM([KMAX_REPLY]))
     for history, found, settings in (([(FIRST, first.text)], None, None),
-                                     ([(FIRST, first)], hits()[::-1], None),
+                                     ([(FIRST, first)], [Hit("mobiledets", "MobileDets", MOBILEDETS, 0.04,
+                                                             dense_similarity=0.6), *hits()], None),
                                      ([(FIRST, first)], None, Settings(n_ctx=200))):
         llm = StreamingLLM([COCO_REPLY])
         asked(FOLLOW, llm, history, found, settings)
