@@ -22,7 +22,7 @@ from .paper import Paper, check_size, paper_from_dict
 from .prompts import is_yes_no
 from .answer import Answer, AnswerStream
 from .llm import LLM
-from .qa import Turn, answer_stream, lead_prefix, retrieval_query
+from .qa import Turn, answer_stream, lead_prefix, retrieval_query, sources_read
 from .retrieval import Hit, fuse
 from .summaries import Digest, Method, Summary, cached, summarize
 from .settings import Settings
@@ -177,9 +177,11 @@ class Library:
         s = self.settings
         verdict_llm = self.llm(s.verdict_model, s.verdict_model_format) if s.verdict_model and is_yes_no(question) \
             else None
-        return AnswerStream(answer_stream(question, hits, self._papers_of(hits), self.llm(model), self.settings,
+        papers = self._papers_of(hits)
+        return AnswerStream(answer_stream(question, hits, papers, self.llm(model), self.settings,
                                           history, started, resolved=query, focus=focus,
-                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm), hits)
+                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm),
+                            sources_read(question, hits, papers, focus))
 
     def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
                       ) -> tuple[list[Hit], str, str]:

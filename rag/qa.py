@@ -131,6 +131,15 @@ def lead_prefix(paper: Paper, settings: Settings, count_tokens: Callable[[str], 
     return prompts.qa_messages(prompts.qa_sources([(paper.title, text)]))
 
 
+def sources_read(question: str, hits: list[Hit], papers: dict[str, Paper], focus: str | None = None) -> list[Hit]:
+    """The sources the model is given: for an open question, those on ``focus`` (the question the
+    sources are trimmed for; default ``question``), so the prompt is shorter and the answer starts
+    sooner; a yes/no question's verdict chooses among all of them (``yes_no_answer``)."""
+    if prompts.is_yes_no(question):
+        return hits
+    return [hits[i] for i in on_question(focus or question, titled(hits, source_abstracts(hits, papers)[0]))]
+
+
 Similarities = Callable[[str, Sequence[str]], list[float]]
 
 
@@ -169,8 +178,7 @@ def answer_stream(question: str, hits: list[Hit], papers: dict[str, Paper], llm:
         timings["first_token"] = timings["total"] = round(time.perf_counter() - started, 3)
         yield answer.text
     else:
-        # Only the sources on the question are read: the prompt is shorter, so the answer starts sooner.
-        hits = [hits[i] for i in on_question(focus or question, passages)]
+        hits = sources_read(question, hits, papers, focus)
         abstracts, flagged = source_abstracts(hits, papers)
         answer = yield from open_answer(question, hits, abstracts, llm, settings, history, focus, timings, started)
     if flagged:

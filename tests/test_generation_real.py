@@ -42,6 +42,29 @@ def test_stream_is_the_answer_text_then_the_answer(seeded):
     assert final.text == streamed or final.text.startswith(streamed.rstrip(".") + ": ")
 
 
+def test_an_open_question_reads_only_the_sources_on_it(seeded, monkeypatch):
+    """The other two papers retrieved share at most a third of the question's terms: the model is
+    not given them (an answer from them alone would be withdrawn as off the question), and what
+    the stream shows as read before the answer is what the prompt held."""
+    question = "Which accelerator extracts timing from nuclear detector signals?"
+    retrieved = seeded.search(question, k=3)
+    llm, prompts_sent = seeded.llm(), []
+    real_stream = type(llm).stream
+
+    def recording(self, messages, **kwargs):
+        prompts_sent.append(messages[-1]["content"])
+        yield from real_stream(self, messages, **kwargs)
+
+    monkeypatch.setattr(type(llm), "stream", recording)
+    stream = seeded.ask_stream(question)
+    answer = stream.result()
+    assert len(retrieved) == 3 and [h.paper_id for h in stream.sources] == [retrieved[0].paper_id]
+    assert [h.paper_id for h in answer.sources] == [retrieved[0].paper_id]
+    assert f"[1] Title: {retrieved[0].title}" in prompts_sent[0] and "[2]" not in prompts_sent[0]
+    assert not answer.abstained, answer.reason
+    assert answer.citations[0].paper_id == retrieved[0].paper_id
+
+
 @pytest.mark.parametrize("question", ["What is the capital of France?", "Which optimizer trained GPT-4?"])
 def test_off_corpus_question_is_refused(seeded, question):
     answer = seeded.ask(question)
