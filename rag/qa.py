@@ -320,7 +320,8 @@ def on_question(question: str, sources: list[str]) -> list[int]:
     is about another paper than the one asked about (``off_question``), so they are not given to
     the model either: each would cost it ~90 tokens to read before its first word (issue 13)."""
     shared = [coverage(question, text) for text in sources]
-    return [i for i, share in enumerate(shared) if share >= max(shared, default=0.0) / 2]
+    most = max(shared, default=0.0)
+    return [i for i, share in enumerate(shared) if share >= most / 2]
 
 
 def off_question(question: str, cited: list[int], sources: list[str]) -> bool:
