@@ -131,7 +131,8 @@ def lead_prefix(paper: Paper, settings: Settings, count_tokens: Callable[[str], 
     return prompts.qa_messages(prompts.qa_sources([(paper.title, text)]))
 
 
-def sources_read(question: str, hits: list[Hit], papers: dict[str, Paper], focus: str | None = None) -> list[Hit]:
+def sources_read(question: str, hits: list[Hit], papers: dict[str, Paper], focus: str | None = None
+                 ) -> list[Hit]:
     """The sources the model is given: for an open question, those on ``focus`` (the question the
     sources are trimmed for; default ``question``), so the prompt is shorter and the answer starts
     sooner; a yes/no question's verdict chooses among all of them (``yes_no_answer``)."""

@@ -21,6 +21,19 @@ pytestmark = pytest.mark.model
 KMAX_QUESTION = "Which paper uses k-means cross-attention for segmentation?"
 
 
+def sent_prompts(seeded, monkeypatch) -> list[str]:
+    """The user message of every prompt the library's model is sent from now on, in order."""
+    llm, sent = seeded.llm(), []
+    real_stream = type(llm).stream
+
+    def recording(self, messages, **kwargs):
+        sent.append(messages[-1]["content"])
+        yield from real_stream(self, messages, **kwargs)
+
+    monkeypatch.setattr(type(llm), "stream", recording)
+    return sent
+
+
 def test_answer_cites_the_right_seed_paper(seeded):
     answer = seeded.ask(KMAX_QUESTION)
     assert not answer.abstained, answer.reason
@@ -48,14 +61,7 @@ def test_an_open_question_reads_only_the_sources_on_it(seeded, monkeypatch):
     the stream shows as read before the answer is what the prompt held."""
     question = "Which accelerator extracts timing from nuclear detector signals?"
     retrieved = seeded.search(question, k=3)
-    llm, prompts_sent = seeded.llm(), []
-    real_stream = type(llm).stream
-
-    def recording(self, messages, **kwargs):
-        prompts_sent.append(messages[-1]["content"])
-        yield from real_stream(self, messages, **kwargs)
-
-    monkeypatch.setattr(type(llm), "stream", recording)
+    prompts_sent = sent_prompts(seeded, monkeypatch)
     stream = seeded.ask_stream(question)
     answer = stream.result()
     assert len(retrieved) == 3 and [h.paper_id for h in stream.sources] == [retrieved[0].paper_id]
@@ -190,18 +196,12 @@ def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, m
     llama.cpp re-reads only the conversation and the new question (bench/latency.py times it).
     Here the history is text, as from a chat the library did not answer: the conversation is
     written out after the sources."""
-    llm, prompts_seen = seeded.llm(), []
-    real_stream = type(llm).stream
-
-    def recording_stream(self, messages, **kwargs):
-        prompts_seen.append(messages[-1]["content"])
-        yield from real_stream(self, messages, **kwargs)
-
-    monkeypatch.setattr(type(llm), "stream", recording_stream)
+    prompts_seen = sent_prompts(seeded, monkeypatch)
     first = seeded.ask(KMAX_QUESTION)
     seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first.text)])
     block = prompts_seen[0].split("\n\nQuestion:")[0]
-    assert block.count("Title:") == len(first.sources) and prompts_seen[1].startswith(block + "\n\nConversation so far:")
+    assert block.count("Title:") == len(first.sources)
+    assert prompts_seen[1].startswith(block + "\n\nConversation so far:")
     # A new topic is searched afresh: its sources are not the previous turn's.
     seeded.ask("What is Monolith used for?", history=[(KMAX_QUESTION, first)])
     assert not prompts_seen[2].startswith(block)
