@@ -6,7 +6,8 @@ The 21 seed papers are summarised cold (each pass with an empty summary cache) w
 candidate count in turn, the counts interleaved round by round so that a slower moment of the
 machine falls on all of them alike. Reported per count: the median seconds per paper over every
 paper of every round, the cold digest time of the 21 (median over rounds), and the time relative
-to one candidate (the ratio is what carries over to another machine).
+to one candidate (the ratio is what carries over to another machine). Also per paper, each round:
+the time to read the summary prompt and pick the first token, which no candidate count avoids.
 """
 
 import argparse
@@ -23,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library, Settings  # noqa: E402
 from rag.catalog import Catalog  # noqa: E402
-from rag.summaries import Method, summarize  # noqa: E402
+from rag.summaries import Method, summarize, summary_messages  # noqa: E402
 
 
 def main(counts: list[int], rounds: int) -> dict:
@@ -35,7 +36,9 @@ def main(counts: list[int], rounds: int) -> dict:
         llm.count_tokens("warm-up")  # the model load is start-up, not summary time
         per_paper = {n: [] for n in counts}
         digests = {n: [] for n in counts}
+        reading = []
         for round_ in range(rounds):
+            reading += [_first_token_seconds(llm, paper) for paper in library.papers()]
             for n in counts:
                 method = dataclasses.replace(Method.from_settings(settings), candidates=n)
                 cache = Catalog(Path(tmp) / f"summaries-{n}-{round_}.sqlite3")  # empty: every summary is made
@@ -46,10 +49,17 @@ def main(counts: list[int], rounds: int) -> dict:
                 cache.close()
     one = statistics.median(per_paper[counts[0]])
     return {"papers": 21, "rounds": rounds, "model": llm.name,
+            "median_s_to_read_the_prompt_and_pick_a_first_token": round(statistics.median(reading), 2),
             "by_candidates": {n: {"median_s_per_paper": round(statistics.median(per_paper[n]), 2),
                                   "cold_digest_21_s": round(statistics.median(digests[n]), 1),
                                   f"vs_{counts[0]}": round(statistics.median(per_paper[n]) / one, 2)}
                               for n in counts}}
+
+
+def _first_token_seconds(llm, paper) -> float:
+    started = time.perf_counter()
+    llm.samples(summary_messages(paper), count=1, max_tokens=1, temperature=0.0)
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ class LocalLLM:
         self.lock = threading.RLock()
         self._waiting = 0  # questions (foreground completions) waiting for the lock
         self._queue = threading.Condition()
-        self._batch_contexts: dict[int, object] = {}  # sequences -> a context for decoding them together
+        self._batch_contexts: dict[int, _BatchContext] = {}  # sequences -> a context for decoding them together
 
     @classmethod
     def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
@@ -414,8 +414,8 @@ class LocalLLM:
                 complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]:
         """``count`` completions of one prompt: the first greedy, the others sampled at
         ``temperature`` with seeds of their own (the same prompt gives the same lines). They are decoded
-        together, one batch per step: on a CPU a step for a few sequences costs little more than a
-        step for one, since reading the weights dominates. They use a context of their own, so the
+        together, one batch per step: on a CPU a step for four sequences costs well under four steps
+        for one (docs/benchmarks.md), since llama.cpp multiplies them by each weight block together. They use a context of their own, so the
         main one keeps its evaluated prompt for follow-up questions. A sequence ends at the end of
         its turn, after ``max_tokens``, or as soon as ``complete(its text so far)``."""
         with self._turn(background):
@@ -431,7 +431,7 @@ class LocalLLM:
                 for sampler in samplers:
                     sampler.close()
 
-    def _batch_context(self, llama, count: int):
+    def _batch_context(self, llama, count: int) -> _BatchContext:
         """A context like the model's own holding ``count`` sequences in one KV cache, where they
         share the prompt's cells."""
         if count not in self._batch_contexts:
@@ -440,7 +440,8 @@ class LocalLLM:
 
             params = llama_cpp.llama_context_params.from_buffer_copy(llama.context_params)
             params.n_seq_max, params.kv_unified = count, True
-            self._batch_contexts[count] = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+            self._batch_contexts[count] = _BatchContext(
+                _internals.LlamaContext(model=llama._model, params=params, verbose=False))
         return self._batch_contexts[count]
 
 
@@ -464,21 +465,44 @@ def _sampler(llama, temperature: float, seed: int):
     return sampler
 
 
-def _decode_together(llama, context, prompt: list[int], stop: list[str], samplers: list, max_tokens: int,
-                     complete: Callable[[str], bool]) -> list[str]:
+@dataclass
+class _BatchContext:
+    """A context for decoding several sequences together, and the prompt its sequence 0 holds."""
+
+    context: object
+    held: list[int] = field(default_factory=list)
+
+    def read(self, llama, prompt: list[int]) -> None:
+        """Make sequence 0 hold ``prompt`` and the others nothing, evaluating only what follows the
+        prefix it shares with the prompt held: summary prompts share their opening (the system
+        prompt), which is then read once, not once per paper."""
+        import llama_cpp
+        from llama_cpp import Llama, _internals
+
+        memory, held, self.held = self.context.memory, self.held, []
+        kept = min(Llama.longest_token_prefix(held, prompt), len(prompt) - 1)  # the last token's logits are needed
+        if kept <= 0 or not llama_cpp.llama_memory_seq_rm(memory, -1, kept, -1):
+            llama_cpp.llama_memory_clear(memory, True)
+            kept = 0
+        batch = _internals.LlamaBatch(n_tokens=llama.n_batch, embd=0, n_seq_max=1, verbose=False)
+        for start in range(kept, len(prompt), llama.n_batch):
+            batch.set_batch(prompt[start:start + llama.n_batch], n_past=start, logits_all=False)
+            self.context.decode(batch)
+        self.held = list(prompt)
+
+
+def _decode_together(llama, shared: _BatchContext, prompt: list[int], stop: list[str], samplers: list,
+                     max_tokens: int, complete: Callable[[str], bool]) -> list[str]:
     """One completion per sampler: the prompt is evaluated once as sequence 0 and shared with the
     others, then every unfinished sequence advances one token per decoded batch."""
     import llama_cpp
     from llama_cpp import _internals
 
-    count = len(samplers)
-    batch = _internals.LlamaBatch(n_tokens=max(llama.n_batch, count), embd=0, n_seq_max=count, verbose=False)
-    llama_cpp.llama_memory_clear(context.memory, True)
-    for start in range(0, len(prompt), llama.n_batch):
-        batch.set_batch(prompt[start:start + llama.n_batch], n_past=start, logits_all=False)
-        context.decode(batch)
+    count, context = len(samplers), shared.context
+    shared.read(llama, prompt)
     for seq in range(1, count):
         llama_cpp.llama_memory_seq_cp(context.memory, 0, seq, -1, -1)
+    batch = _internals.LlamaBatch(n_tokens=count, embd=0, n_seq_max=count, verbose=False)
     tokens, texts = [[] for _ in samplers], [""] * count
     rows = {seq: -1 for seq in range(count)}  # sequence -> its logits' row in the last batch
     for _ in range(max_tokens):

@@ -173,6 +173,12 @@ def cached(paper: Paper, model_name: str, method: Method, catalog: Catalog) -> S
     return Summary(paper.id, paper.title, paper.url, hit[0], hit[1], True, 0.0) if hit else None
 
 
+def summary_messages(paper: Paper) -> list[dict]:
+    """The chat the model summarises the paper from (sentences addressing the reader left out)."""
+    return [{"role": "system", "content": prompts.TLDR_SYSTEM},
+            {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
+
+
 def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, background: bool = False) -> Summary:
     """The paper's one-line summary, from the cache or made now and cached (``background``: the
     model is taken only while no question waits for it).
@@ -186,9 +192,8 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     hit = cached(paper, llm.name, method, catalog)
     if hit:
         return hit
-    messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
-                {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
-    lines = [clean_summary(raw) for raw in llm.samples(messages, count=method.candidates, max_tokens=method.max_tokens,
+    lines = [clean_summary(raw) for raw in llm.samples(summary_messages(paper), count=method.candidates,
+                                                       max_tokens=method.max_tokens,
                                                        temperature=method.temperature, complete=sentence_complete,
                                                        background=background)]
     grounded = [is_grounded(line, paper) for line in lines]
