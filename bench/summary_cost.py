@@ -64,7 +64,7 @@ def _first_token_seconds(llm, paper) -> float:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("--candidates", default="1,3,5")
+    parser.add_argument("--candidates", default="1,3,4,5")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     print(json.dumps(main([int(n) for n in args.candidates.split(",")], args.rounds), indent=1))

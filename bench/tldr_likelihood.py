@@ -95,8 +95,9 @@ def main(details: str, data: str, limit: int) -> dict:
         grounded = [is_grounded(line, paper) for line in lines]
         adds = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]
         eligible = [i for i, ok in enumerate(adds if any(adds) else grounded) if ok]
-        with_abstract, title_only = ([scorer.log_probability(scorer.prompt(paper.title, abstract), line) for line in lines]
-                                     for abstract in (without_instructions(paper.abstract)[0], "(not given)"))
+        with_abstract, title_only = (
+            [scorer.log_probability(scorer.prompt(paper.title, abstract), line) for line in lines]
+            for abstract in (without_instructions(paper.abstract)[0], "(not given)"))
         for name, values in rules(lines, paper, with_abstract, title_only).items():
             chosen = max(eligible, key=lambda i: (values[i], -i)) if eligible else -1
             text = without_self_reference(lines[chosen] if chosen >= 0 else extractive_summary(paper))

@@ -415,9 +415,10 @@ class LocalLLM:
         """``count`` completions of one prompt: the first greedy, the others sampled at
         ``temperature`` with seeds of their own (the same prompt gives the same lines). They are decoded
         together, one batch per step: on a CPU a step for four sequences costs well under four steps
-        for one (docs/benchmarks.md), since llama.cpp multiplies them by each weight block together. They use a context of their own, so the
-        main one keeps its evaluated prompt for follow-up questions. A sequence ends at the end of
-        its turn, after ``max_tokens``, or as soon as ``complete(its text so far)``."""
+        for one (docs/benchmarks.md), since llama.cpp multiplies them by each weight block together.
+        They use a context of their own, so the main one keeps its evaluated prompt for follow-up
+        questions. A sequence ends at the end of its turn, after ``max_tokens``, or as soon as
+        ``complete(its text so far)``."""
         with self._turn(background):
             llama = self._load()
             prompt, stop = self._prompt(llama, messages)
@@ -465,6 +466,12 @@ def _sampler(llama, temperature: float, seed: int):
     return sampler
 
 
+# The last tokens of a prompt are always read again, the same prompt included: llama.cpp decodes a
+# one-token batch with other kernels, and their rounding changed the lines of 2 of 3 seed papers
+# (two or more tokens gave the lines of a whole read; 16 keeps a margin and costs ~0.1 s).
+_REREAD = 16
+
+
 @dataclass
 class _BatchContext:
     """A context for decoding several sequences together, and the prompt its sequence 0 holds."""
@@ -480,7 +487,7 @@ class _BatchContext:
         from llama_cpp import Llama, _internals
 
         memory, held, self.held = self.context.memory, self.held, []
-        kept = min(Llama.longest_token_prefix(held, prompt), len(prompt) - 1)  # the last token's logits are needed
+        kept = min(Llama.longest_token_prefix(held, prompt), len(prompt) - _REREAD)
         if kept <= 0 or not llama_cpp.llama_memory_seq_rm(memory, -1, kept, -1):
             llama_cpp.llama_memory_clear(memory, True)
             kept = 0

@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from conftest import DATA, ROOT, SEEDS
+from rag import Settings
 
 
 def rag(*args, store):
@@ -73,7 +74,8 @@ def test_eval_tldr_scores_lines_and_writes_one_detail_per_paper(tmp_path):
     assert report["systems"]["title"]["rouge1"] == 100.0 and report["systems"]["model"]["rouge1"] < 100.0
     lines = [json.loads(line) for line in (tmp_path / "lines.jsonl").read_text().splitlines()]
     assert [line["id"] for line in lines] == ["p0", "p1"] and all(line["summary"] for line in lines)
-    assert all(len(line["candidates"]) == 5 and all(isinstance(c, str) for c in line["candidates"]) for line in lines)
+    count = Settings.from_env().summary_candidates
+    assert all(len(line["candidates"]) == count and all(isinstance(c, str) for c in line["candidates"]) for line in lines)
     assert 0 <= report["restates_title_pct"] <= 100 and report["papers"] == 2
 
 

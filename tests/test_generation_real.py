@@ -14,7 +14,8 @@ from rag import ModelError, Settings, prompts
 from rag.grounding import sentences
 from rag.models import catalog, ensure_assembled, resolve
 from rag.qa import lead_prefix
-from rag.summaries import sentence_complete
+from rag.llm import LocalLLM
+from rag.summaries import sentence_complete, summary_messages
 from rag import Answer
 
 pytestmark = pytest.mark.model
@@ -130,6 +131,23 @@ def test_summary_candidates_are_decoded_together_reproducibly_the_first_greedy(s
     assert set(first) <= set(told) and all(not sentence_complete(text) for text in told if text not in first)
     answer = seeded.ask(KMAX_QUESTION)  # the main context still answers after the batch context was used
     assert not answer.abstained and "kMaX" in answer.text
+
+
+def test_a_summary_prompt_after_another_reads_only_what_follows_their_shared_opening(seeded, monkeypatch):
+    llm = seeded.llm()
+    first, second = (summary_messages(paper) for paper in seeded.papers()[:2])
+    fresh = LocalLLM(llm.path, llm.name, llm.chat_format, llm.n_ctx, llm.seed)  # its batch context holds nothing
+    alone = fresh.samples(second, count=2, max_tokens=40, temperature=0.7)
+    llm.samples(first, count=2, max_tokens=40, temperature=0.7)
+    context = llm._batch_contexts[2].context
+    read = []
+    monkeypatch.setattr(context, "decode",
+                        lambda batch, decode=context.decode: read.append(batch.batch.n_tokens) or decode(batch))
+    after = llm.samples(second, count=2, max_tokens=40, temperature=0.7)
+    tokens = [llm._prompt(llm._load(), messages)[0] for messages in (first, second)]
+    shared = next(i for i, (a, b) in enumerate(zip(*tokens)) if a != b)
+    assert shared > 10 and read[0] == len(tokens[1]) - shared  # the system prompt is not read again
+    assert after == alone  # and the lines are those of the prompt read whole
 
 
 def test_digest_in_every_format(seeded, tmp_path):
