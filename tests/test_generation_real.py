@@ -113,8 +113,7 @@ def test_summary_is_cached_and_not_regenerated(seeded, monkeypatch):
 
 def test_summary_candidates_are_decoded_together_reproducibly_the_first_greedy(seeded):
     paper = next(p for p in seeded.papers() if p.title.startswith("kMaX"))
-    messages = [{"role": "system", "content": prompts.TLDR_SYSTEM},
-                {"role": "user", "content": prompts.tldr_user_message(paper.title, paper.abstract)}]
+    messages = summary_messages(paper)
     llm = seeded.llm()
     greedy = llm.complete(messages, max_tokens=40)
     assert llm.samples(messages, count=1, max_tokens=40, temperature=0.7) == [greedy]
