@@ -11,6 +11,7 @@ restatement) and writes the line verb first; ROUGE-1 as ``rag eval tldr`` scores
 """
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -26,11 +27,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 from llama_cpp import Llama, llama_chat_format  # noqa: E402
 from tldr_selections import best  # noqa: E402
 
-from rag import Library, prompts  # noqa: E402
+from rag import Library  # noqa: E402
 from rag.evaluation import load_scitldr  # noqa: E402
-from rag.grounding import without_instructions  # noqa: E402
+from rag.llm import evaluate_after_held  # noqa: E402
+from rag.paper import Paper  # noqa: E402
 from rag.summaries import (clean_summary, evidence, extractive_summary, is_grounded, overlap,  # noqa: E402
-                           title_share, without_self_reference)
+                           summary_messages, title_share, without_self_reference)
 
 
 class Scorer:
@@ -38,23 +40,15 @@ class Scorer:
         self.llama = Llama(model_path=str(path), n_ctx=2048, n_threads=2, n_batch=512, logits_all=True,
                            verbose=False, seed=0)
 
-    def prompt(self, title: str, abstract: str) -> list[int]:
-        result = llama_chat_format.format_chatml(messages=[
-            {"role": "system", "content": prompts.TLDR_SYSTEM},
-            {"role": "user", "content": prompts.tldr_user_message(title, abstract)}])
+    def prompt(self, paper: Paper) -> list[int]:
+        result = llama_chat_format.format_chatml(messages=summary_messages(paper))
         return self.llama.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
 
     def log_probability(self, prompt: list[int], line: str) -> float:
         """Sum of the line's token log-probabilities after ``prompt`` (its evaluation reused)."""
         llama = self.llama
         tokens = prompt + llama.tokenize(line.encode(), add_bos=False, special=False)
-        kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), len(prompt))
-        if kept > 0 and llama._ctx.kv_cache_seq_rm(-1, kept, -1):
-            llama.n_tokens = kept
-        else:
-            llama.reset()
-            kept = 0
-        llama.eval(tokens[kept:])
+        evaluate_after_held(llama, tokens, len(prompt))
         rows = llama.scores[len(prompt) - 1:len(tokens) - 1]
         peak = rows.max(axis=1, keepdims=True)
         log_totals = peak[:, 0] + np.log(np.exp(rows - peak).sum(axis=1))
@@ -95,9 +89,8 @@ def main(details: str, data: str, limit: int) -> dict:
         grounded = [is_grounded(line, paper) for line in lines]
         adds = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]
         eligible = [i for i, ok in enumerate(adds if any(adds) else grounded) if ok]
-        with_abstract, title_only = (
-            [scorer.log_probability(scorer.prompt(paper.title, abstract), line) for line in lines]
-            for abstract in (without_instructions(paper.abstract)[0], "(not given)"))
+        with_abstract, title_only = ([scorer.log_probability(scorer.prompt(shown), line) for line in lines]
+                                     for shown in (paper, dataclasses.replace(paper, abstract="(not given)")))
         for name, values in rules(lines, paper, with_abstract, title_only).items():
             chosen = max(eligible, key=lambda i: (values[i], -i)) if eligible else -1
             text = without_self_reference(lines[chosen] if chosen >= 0 else extractive_summary(paper))

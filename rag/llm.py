@@ -132,6 +132,20 @@ class LLM(Protocol):
     def prefill(self, messages: list[dict], *, background: bool = True) -> bool: ...
 
 
+def evaluate_after_held(llama, tokens: list[int], keep: int) -> None:
+    """Evaluate ``tokens`` in the model's own context, reusing at most ``keep`` tokens of the prefix
+    it already holds (``keep`` below the length: the last tokens' logits are needed)."""
+    from llama_cpp import Llama
+
+    kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), keep)
+    if kept > 0 and llama._ctx.kv_cache_seq_rm(-1, kept, -1):
+        llama.n_tokens = kept
+    else:
+        llama.reset()
+        kept = 0
+    llama.eval(tokens[kept:])
+
+
 def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:
     """log P(any of the tokens) per name, from one row of raw logits."""
     import numpy as np
@@ -372,17 +386,10 @@ class LocalLLM:
         ``restore``, a saved state in the prompt cache) does not already hold; a completion of the
         same tokens then starts where this left off."""
         import numpy as np
-        from llama_cpp import Llama
 
         if restore:
             cls._restore(llama, tokens)
-        kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), len(tokens) - 1)
-        if kept > 0 and llama._ctx.kv_cache_seq_rm(-1, kept, -1):
-            llama.n_tokens = kept
-        else:
-            llama.reset()
-            kept = 0
-        llama.eval(tokens[kept:])
+        evaluate_after_held(llama, tokens, len(tokens) - 1)
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     def complete(self, messages: list[dict], **kwargs) -> str:
