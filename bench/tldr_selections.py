@@ -1,12 +1,14 @@
 """Other selections over the candidates an `rag eval tldr --details` run recorded (issue 14), offline.
 
-    python bench/tldr_selections.py lines.jsonl ../shared/eval/scitldr_a_dev.jsonl
+    python bench/tldr_selections.py lines.jsonl ../shared/eval/scitldr_a_dev.jsonl [--first 4,6]
 
 Each paper's recorded candidates are re-selected with the shipped functions (``clean_summary``,
 ``is_grounded``, ``title_share``, ``consensus``, ``evidence``, ``without_self_reference``) in
 several ways: the greedy line alone, the consensus of the first three or all five, with and without
 the title and abstract voting, the title rule and the verb-first rewrite, and the best candidate by
-ROUGE against the references (an oracle, not a method). ROUGE-1/2/L as ``rag eval tldr`` scores them, plus the share of lines opening with
+ROUGE against the references (an oracle, not a method). ``--first 4,6`` adds the shipped choice
+and the oracle over each paper's first k candidates only (a run with more candidates than shipped,
+against its own first ones). ROUGE-1/2/L as ``rag eval tldr`` scores them, plus the share of lines opening with
 "This paper"/"We" and restating the title. Needs the eval extra (rouge-score).
 """
 
@@ -53,15 +55,25 @@ SELECTIONS = {
 }
 
 
-def main(details: str, data: str) -> dict:
+def first(k: int) -> dict:
+    """The shipped choice and the oracle among the first ``k`` candidates."""
+    return {f"consensus of the first {k}, title rule, verb first": lambda p, c, refs: select(p, c[:k]),
+            f"oracle: best of the first {k} by ROUGE-1": lambda p, c, refs: SELECTIONS[
+                "oracle: best of 5 by ROUGE-1"](p, c[:k], refs)}
+
+
+def main(details: str, data: str, firsts: tuple[int, ...] = ()) -> dict:
     papers = {paper.id: (paper, refs) for paper, refs in load_scitldr(data, None)}
     rows = [json.loads(line) for line in Path(details).read_text().splitlines()]
     report = {"papers": len(rows), "shipped_reproduces": sum(
         select(papers[r["id"]][0], r["candidates"]) == r["summary"] for r in rows)}
-    for name, selection in SELECTIONS.items():
+    selections = dict(SELECTIONS)
+    for k in firsts:
+        selections.update(first(k))
+    for name, selection in selections.items():
         texts = [(selection(*papers[r["id"]][:1], r["candidates"], papers[r["id"]][1]), r["id"]) for r in rows]
         scores = [best(papers[i][1], text) for text, i in texts]
-        report[name] = {**{k: round(100 * statistics.mean(s[k] for s in scores), 1) for k in scores[0]},
+        report[name] = {**{k: round(100 * statistics.mean(s[k] for s in scores), 2) for k in scores[0]},
                         "opens_with_this_paper_or_we_pct": round(100 * statistics.mean(
                             opens_with_self_reference(t) for t, _ in texts), 1),
                         "restates_title_pct": round(100 * statistics.mean(
@@ -71,4 +83,5 @@ def main(details: str, data: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], sys.argv[2]), indent=1))
+    firsts = tuple(int(k) for k in sys.argv[4].split(",")) if sys.argv[3:4] == ["--first"] else ()
+    print(json.dumps(main(sys.argv[1], sys.argv[2], firsts), indent=1))
