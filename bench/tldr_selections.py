@@ -41,6 +41,11 @@ def select(paper, raws: list[str], title_rule: bool = True, verb_first: bool = T
     return without_self_reference(text) if verb_first else text
 
 
+def oracle(raws: list[str], refs: list[str]) -> str:
+    """The candidate scoring best against the references: what a perfect choice would reach."""
+    return max((clean_summary(raw) for raw in raws), key=lambda line: best(refs, line)["rouge1"])
+
+
 SELECTIONS = {
     "greedy line alone, as generated": lambda p, c, refs: select(p, c[:1], False, False),
     "greedy line alone, verb first": lambda p, c, refs: select(p, c[:1], False, True),
@@ -50,16 +55,14 @@ SELECTIONS = {
     "consensus of 5, as generated": lambda p, c, refs: select(p, c, False, False),
     "consensus of 5, title rule": lambda p, c, refs: select(p, c, True, False),
     "consensus of 5, title rule, verb first (shipped)": lambda p, c, refs: select(p, c),
-    "oracle: best of 5 by ROUGE-1": lambda p, c, refs: max((clean_summary(x) for x in c),
-                                                           key=lambda line: best(refs, line)["rouge1"]),
+    "oracle: best of 5 by ROUGE-1": lambda p, c, refs: oracle(c, refs),
 }
 
 
 def first(k: int) -> dict:
     """The shipped choice and the oracle among the first ``k`` candidates."""
     return {f"consensus of the first {k}, title rule, verb first": lambda p, c, refs: select(p, c[:k]),
-            f"oracle: best of the first {k} by ROUGE-1": lambda p, c, refs: SELECTIONS[
-                "oracle: best of 5 by ROUGE-1"](p, c[:k], refs)}
+            f"oracle: best of the first {k} by ROUGE-1": lambda p, c, refs: oracle(c[:k], refs)}
 
 
 def main(details: str, data: str, firsts: tuple[int, ...] = ()) -> dict:
