@@ -12,6 +12,7 @@ against its own first ones). ROUGE-1/2/L as ``rag eval tldr`` scores them, plus 
 "This paper"/"We" and restating the title. Needs the eval extra (rouge-score).
 """
 
+import argparse
 import json
 import statistics
 import sys
@@ -86,5 +87,10 @@ def main(details: str, data: str, firsts: tuple[int, ...] = ()) -> dict:
 
 
 if __name__ == "__main__":
-    firsts = tuple(int(k) for k in sys.argv[4].split(",")) if sys.argv[3:4] == ["--first"] else ()
-    print(json.dumps(main(sys.argv[1], sys.argv[2], firsts), indent=1))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("details")
+    parser.add_argument("data")
+    parser.add_argument("--first", default="", help="k,k: the choice and the oracle among the first k candidates")
+    args = parser.parse_args()
+    firsts = tuple(int(k) for k in args.first.split(",") if k)
+    print(json.dumps(main(args.details, args.data, firsts), indent=1))
