@@ -40,7 +40,7 @@ _BACK_REFERENCE = re.compile(r"^(this|these|those|it|its|they|their|such|here|ho
 
 
 def pool(paper, raws: list[str], extracts: bool) -> list[dict]:
-    """The lines the choice is among, with their features and (for fitting and scoring) their ROUGE."""
+    """The lines the choice is among, each with its features."""
     lines = [clean_summary(raw) for raw in raws]
     abstract = without_instructions(paper.abstract)[0]
     parts = sentences(abstract) or [abstract]
@@ -62,23 +62,27 @@ def pool(paper, raws: list[str], extracts: bool) -> list[dict]:
     return items
 
 
-def fit(papers: list[list[dict]], refs: list[list[str]]) -> np.ndarray:
+def fit(papers: list[list[dict]]) -> np.ndarray:
+    """Ridge weights from the lines' features to their ROUGE-1, centred per paper."""
     rows, targets = [], []
-    for items, references in zip(papers, refs):
-        scores = [best(references, without_self_reference(item["text"]))["rouge1"] for item in items]
+    for items in papers:
+        mean = statistics.mean(item["rouge1"] for item in items)
         rows += [item["features"] for item in items]
-        targets += [s - statistics.mean(scores) for s in scores]
+        targets += [item["rouge1"] - mean for item in items]
     x, y = np.array(rows), np.array(targets)
     return np.linalg.solve(x.T @ x + 1e-2 * np.eye(x.shape[1]), x.T @ y)
 
 
 def cross_validated(pools: list[list[dict]], refs: list[list[str]], folds: int) -> list[str | None]:
     """Each paper's chosen line by weights fitted on the other folds (None: nothing eligible)."""
+    for items, references in zip(pools, refs):
+        for item in items:
+            item["rouge1"] = best(references, without_self_reference(item["text"]))["rouge1"]
     order = np.random.default_rng(0).permutation(len(pools))
     chosen: list[str | None] = [None] * len(pools)
     for held in np.array_split(order, folds):
         rest = sorted(set(range(len(pools))) - set(held.tolist()))
-        weights = fit([pools[i] for i in rest if pools[i]], [refs[i] for i in rest if pools[i]])
+        weights = fit([pools[i] for i in rest if pools[i]])
         for i in held:
             if pools[i]:
                 chosen[i] = max(pools[i], key=lambda item: float(np.dot(weights, item["features"])))["text"]
