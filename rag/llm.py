@@ -30,6 +30,11 @@ _DONE = object()  # end-of-stream marker on a generation queue
 # Sampling settings of every completion, streamed or decoded together: llama-cpp-python's chat
 # handler defaults, so answers stay as they were.
 TOP_K, TOP_P, MIN_P, REPEAT_PENALTY = 40, 0.95, 0.05, 1.1
+# The last tokens of a prompt are always read again, the same prompt included: llama.cpp decodes a
+# one-token batch with other kernels, and their rounding changed the lines of 2 of 3 seed papers
+# and an answer to 1 of 10 seed questions asked again (two or more tokens gave a whole read's
+# output; 16 keeps a margin and costs ~0.1 s).
+_REREAD = 16
 
 
 def physical_cores() -> int:
@@ -135,6 +140,12 @@ class LLM(Protocol):
 def evaluate_after_held(llama, tokens: list[int], keep: int) -> None:
     """Evaluate ``tokens`` in the model's own context, reusing at most ``keep`` tokens of the prefix
     it already holds (``keep`` below the length: the last tokens' logits are needed)."""
+    llama.eval(tokens[hold_at_most(llama, tokens, keep):])
+
+
+def hold_at_most(llama, tokens: list[int], keep: int) -> int:
+    """Cut the model's own context back to the prefix it shares with ``tokens``, at most ``keep``
+    tokens long; returns how many it still holds."""
     from llama_cpp import Llama
 
     kept = min(Llama.longest_token_prefix(llama._input_ids.tolist(), tokens), keep)
@@ -143,7 +154,7 @@ def evaluate_after_held(llama, tokens: list[int], keep: int) -> None:
     else:
         llama.reset()
         kept = 0
-    llama.eval(tokens[kept:])
+    return kept
 
 
 def _log_probabilities(logits, token_sets: dict[str, set[int]]) -> dict[str, float]:
@@ -303,6 +314,9 @@ class LocalLLM:
             yield choice.prefix + forced
             prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
+        # A prompt the context already holds whole (the same question again) would have only its
+        # last token read again, by other kernels than a whole read's: the answer could change.
+        hold_at_most(llama, prompt, len(prompt) - _REREAD)
         # llama-cpp-python's own use of the prompt cache is kept out: it would save the state
         # before the next turn's opening is read; restoring and saving are ours.
         with self._without_prompt_cache(llama):
@@ -389,7 +403,7 @@ class LocalLLM:
 
         if restore:
             cls._restore(llama, tokens)
-        evaluate_after_held(llama, tokens, len(tokens) - 1)
+        evaluate_after_held(llama, tokens, len(tokens) - _REREAD)
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     def complete(self, messages: list[dict], **kwargs) -> str:
@@ -473,10 +487,6 @@ def _sampler(llama, temperature: float, seed: int):
     return sampler
 
 
-# The last tokens of a prompt are always read again, the same prompt included: llama.cpp decodes a
-# one-token batch with other kernels, and their rounding changed the lines of 2 of 3 seed papers
-# (two or more tokens gave the lines of a whole read; 16 keeps a margin and costs ~0.1 s).
-_REREAD = 16
 
 
 @dataclass

@@ -149,6 +149,20 @@ def test_a_summary_prompt_after_another_reads_only_what_follows_their_shared_ope
     assert after == alone  # and the lines are those of the prompt read whole
 
 
+def test_the_same_question_asked_again_gets_the_same_answer(seeded, monkeypatch):
+    """The context then holds the whole prompt; llama.cpp would read only its last token again, by
+    other kernels than the first time's, and this answer came out otherwise (docs/benchmarks.md)."""
+    llama = seeded.llm()._load()
+    first = seeded.ask("What is Monolith used for?")
+    evaluated = []
+    real_eval = type(llama).eval
+    monkeypatch.setattr(type(llama), "eval", lambda self, tokens: (evaluated.append(len(tokens)),
+                                                                    real_eval(self, tokens))[1])
+    again = seeded.ask("What is Monolith used for?")
+    assert evaluated[0] >= 2  # at least two tokens read again: the kernels of a whole read
+    assert again.text == first.text and again.citations == first.citations
+
+
 def test_digest_in_every_format(seeded, tmp_path):
     ids = [p.id for p in seeded.papers()][:2]
     digest = seeded.digest(ids)
