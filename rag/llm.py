@@ -487,8 +487,6 @@ def _sampler(llama, temperature: float, seed: int):
     return sampler
 
 
-
-
 @dataclass
 class _BatchContext:
     """A context for decoding several sequences together, and the prompt its sequence 0 holds."""
