@@ -314,9 +314,11 @@ class LocalLLM:
             yield choice.prefix + forced
             prompt = prompt + (self._tokens(llama, forced) if forced else [])
             grammar = LlamaGrammar.from_string(choice.grammar, verbose=False)
-        # A prompt the context already holds whole (the same question again) would have only its
-        # last token read again, by other kernels than a whole read's: the answer could change.
-        hold_at_most(llama, prompt, len(prompt) - _REREAD)
+        if choice is None or not choice.options:
+            # A prompt the context already holds whole (the same question again) would have only its
+            # last token read again, by other kernels than a whole read's: the answer could change.
+            # A scored choice has just read its prompt that way (``_evaluate``): not read again.
+            hold_at_most(llama, prompt, len(prompt) - _REREAD)
         # llama-cpp-python's own use of the prompt cache is kept out: it would save the state
         # before the next turn's opening is read; restoring and saving are ours.
         with self._without_prompt_cache(llama):
