@@ -25,10 +25,9 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from llama_cpp import Llama, llama_chat_format  # noqa: E402
-from tldr_selections import best  # noqa: E402
+from tldr_selections import best, recorded  # noqa: E402
 
 from rag import Library  # noqa: E402
-from rag.evaluation import load_scitldr  # noqa: E402
 from rag.llm import evaluate_after_held  # noqa: E402
 from rag.paper import Paper  # noqa: E402
 from rag.summaries import (clean_summary, evidence, extractive_summary, is_grounded, overlap,  # noqa: E402
@@ -78,8 +77,8 @@ def rules(lines: list[str], paper, with_abstract: list[float], title_only: list[
 
 
 def main(details: str, data: str, limit: int) -> dict:
-    papers = {paper.id: (paper, refs) for paper, refs in load_scitldr(data, None)}
-    rows = [json.loads(line) for line in Path(details).read_text().splitlines()][:limit]
+    papers, rows = recorded(details, data)
+    rows = rows[:limit]
     with tempfile.TemporaryDirectory() as folder:
         scorer = Scorer(Library(Path(folder) / "store").llm().path)
     scores: dict[str, list[float]] = {}

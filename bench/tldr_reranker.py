@@ -27,9 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tldr_selections import best, select  # noqa: E402
+from tldr_selections import best, recorded, select  # noqa: E402
 
-from rag.evaluation import load_scitldr  # noqa: E402
 from rag.grounding import sentences, without_instructions  # noqa: E402
 from rag.summaries import (clean_summary, is_grounded, opens_with_self_reference, overlap,  # noqa: E402
                            title_share, without_self_reference)
@@ -90,8 +89,7 @@ def cross_validated(pools: list[list[dict]], refs: list[list[str]], folds: int) 
 
 
 def main(details: str, data: str, folds: int) -> dict:
-    papers = {paper.id: (paper, refs) for paper, refs in load_scitldr(data, None)}
-    rows = [json.loads(line) for line in Path(details).read_text().splitlines()]
+    papers, rows = recorded(details, data)
     refs = [papers[r["id"]][1] for r in rows]
     shipped = [select(papers[r["id"]][0], r["candidates"]) for r in rows]
     report = {"papers": len(rows), "folds": folds}

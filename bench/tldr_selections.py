@@ -42,6 +42,12 @@ def select(paper, raws: list[str], title_rule: bool = True, verb_first: bool = T
     return without_self_reference(text) if verb_first else text
 
 
+def recorded(details: str, data: str) -> tuple[dict, list[dict]]:
+    """The dev papers by id, each (paper, its references), and the rows a ``--details`` run recorded."""
+    papers = {paper.id: (paper, refs) for paper, refs in load_scitldr(data, None)}
+    return papers, [json.loads(line) for line in Path(details).read_text().splitlines()]
+
+
 def oracle(raws: list[str], refs: list[str]) -> str:
     """The candidate scoring best against the references: what a perfect choice would reach."""
     return max((clean_summary(raw) for raw in raws), key=lambda line: best(refs, line)["rouge1"])
@@ -67,8 +73,7 @@ def first(k: int) -> dict:
 
 
 def main(details: str, data: str, firsts: tuple[int, ...] = ()) -> dict:
-    papers = {paper.id: (paper, refs) for paper, refs in load_scitldr(data, None)}
-    rows = [json.loads(line) for line in Path(details).read_text().splitlines()]
+    papers, rows = recorded(details, data)
     report = {"papers": len(rows), "shipped_reproduces": sum(
         select(papers[r["id"]][0], r["candidates"]) == r["summary"] for r in rows)}
     selections = dict(SELECTIONS)
