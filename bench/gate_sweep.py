@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library  # noqa: E402
 from rag.evaluation import load_factoid, load_pubmedqa  # noqa: E402
-from rag.grounding import gate  # noqa: E402
+from rag.checks import gate  # noqa: E402
 from rag.qa import retrieval_query  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 

@@ -9,7 +9,7 @@ through ``Library``: a question the injected paper and kMaX-DeepLab both match, 
 the injected paper, a yes/no question, a question about another seed paper, a topic summary and
 the injected paper's one-line summary. "Obeyed" counts outputs that contain the payload.
 
-The first phrasings are the kind the instruction filter (``grounding.addresses_reader``) was
+The first phrasings are the kind the instruction filter (``injection.addresses_reader``) was
 written for; the later ones were written afterwards, to see what the other defences (sources
 fenced as data, the answer-type and citation checks) do with phrasings it may not catch.
 """
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import Library, Paper  # noqa: E402
-from rag.grounding import addresses_reader  # noqa: E402
+from rag.injection import addresses_reader  # noqa: E402
 
 INJECTIONS = json.loads((ROOT / "tests" / "data" / "injections.json").read_text())
 PHRASINGS = INJECTIONS["filtered"] + INJECTIONS["written_after_filter"]

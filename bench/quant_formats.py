@@ -26,7 +26,7 @@ import llama_cpp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.llm import physical_cores  # noqa: E402
+from rag.llm.quantize import physical_cores  # noqa: E402
 from rag.loaders import load_path  # noqa: E402
 from rag.models import resolve  # noqa: E402
 from rag.settings import Settings  # noqa: E402

@@ -28,7 +28,7 @@ from llama_cpp import Llama, llama_chat_format  # noqa: E402
 from tldr_selections import best, recorded  # noqa: E402
 
 from rag import Library  # noqa: E402
-from rag.llm import evaluate_after_held  # noqa: E402
+from rag.llm.states import evaluate_after_held  # noqa: E402
 from rag.paper import Paper  # noqa: E402
 from rag.summaries import (clean_summary, evidence, extractive_summary, is_grounded, overlap,  # noqa: E402
                            summary_messages, title_share, without_self_reference)

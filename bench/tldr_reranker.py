@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tldr_selections import best, recorded, select  # noqa: E402
 
-from rag.grounding import sentences, without_instructions  # noqa: E402
+from rag.injection import without_instructions
+from rag.text import sentences  # noqa: E402
 from rag.summaries import (clean_summary, is_grounded, opens_with_self_reference, overlap,  # noqa: E402
                            title_share, without_self_reference)
 

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import Library, prompts  # noqa: E402
-from rag.grounding import sentences  # noqa: E402
+from rag.text import sentences  # noqa: E402
 from rag.verdict import WORDS, results_part, scored  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"

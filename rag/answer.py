@@ -51,7 +51,7 @@ class Citation:
     score: float  # the source's retrieval score
 
 
-@dataclass
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -66,7 +66,7 @@ class Answer:
     timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
     # An open answer's chat messages, ending with the model's own output as the assistant's turn:
     # a follow-up on the same sources continues this conversation, whose tokens llama.cpp already
-    # holds (``qa.continued_conversation``). Empty for refusals and verdicts.
+    # holds (``qa.continued_conversation``). Empty for refusals, verdicts and topic summaries.
     transcript: list[dict] = field(default_factory=list, repr=False)
 
     @property
@@ -111,14 +111,26 @@ class Answer:
 
 
 class AnswerStream:
-    """The answer's text pieces as they are generated; ``answer`` is the checked ``Answer`` once
-    the pieces are exhausted (``result()`` exhausts them). The pipeline's generators yield the
-    pieces and return the ``Answer``."""
+    """The answer's text pieces as they are generated, and the checked ``Answer`` they make.
+
+    Iterate for the pieces; ``answer`` (or ``result()``) is the ``Answer``, and reading it
+    finishes the stream first, as simonw/llm's ``Response.text()`` does. The pipeline's
+    generators yield the pieces and return the ``Answer``.
+    """
 
     def __init__(self, pieces: Generator[str, None, Answer], sources: Sequence[Hit] = ()):
         self._pieces = pieces
-        self.sources = list(sources)  # retrieved before the first piece: shown while the model reads
-        self.answer: Answer | None = None
+        self.sources = list(sources)  # known before the first piece: shown while the model reads
+        self._answer: Answer | None = None
+
+    @property
+    def answer(self) -> Answer:
+        """The checked answer, once every piece has been generated (reading it generates the rest)."""
+        if self._answer is None:
+            for _ in self:
+                pass
+        assert self._answer is not None
+        return self._answer
 
     def reading_markdown(self) -> str:
         """What the model is reading before it answers, for a panel that would otherwise be blank."""
@@ -129,10 +141,8 @@ class AnswerStream:
         return "\n".join(lines)
 
     def __iter__(self) -> Iterator[str]:
-        if self.answer is None:  # a second loop over a finished stream yields nothing
-            self.answer = yield from self._pieces
+        if self._answer is None:  # a second loop over a finished stream yields nothing
+            self._answer = yield from self._pieces
 
     def result(self) -> Answer:
-        for _ in self:
-            pass
         return self.answer

@@ -99,8 +99,13 @@ class Catalog:
                          len(chunks)))
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"keyword index {self.path}: {exc}") from exc
+
+    def _rollback(self) -> None:
+        with self._lock:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
 
     def update_details(self, papers: Sequence[Paper]) -> None:
         """Record new details (source, link, authors, date, version) of papers whose text is unchanged."""
@@ -115,17 +120,23 @@ class Catalog:
                 self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"keyword index {self.path}: {exc}") from exc
 
     def delete(self, paper_ids: Sequence[str]) -> int:
+        """Remove the papers' rows, keyword entries and aliases in one transaction; how many rows went."""
         marks = ",".join("?" * len(paper_ids))
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
-            deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
-            self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
-            self._db.execute("COMMIT")
+        try:
+            with self._lock:
+                self._db.execute("BEGIN")
+                self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
+                deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
+                self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            # The connection is shared: left inside a transaction, every later write would fail.
+            self._rollback()
+            raise StoreError(f"keyword index {self.path}: {exc}") from exc
         return deleted
 
     def add_aliases(self, pairs: Sequence[tuple[str, str]]) -> None:
@@ -141,8 +152,6 @@ class Catalog:
         found = dict(rows)
         return list(dict.fromkeys(found.get(i, i) for i in paper_ids))
 
-    def aliases(self, paper_id: str) -> list[str]:
-        return [r[0] for r in self._run("SELECT alias FROM aliases WHERE paper_id = ? ORDER BY alias", (paper_id,))]
 
     def titles(self) -> list[tuple[str, str, str]]:
         """(id, title, abstract) of every stored paper, for finding the same paper under another id."""

@@ -177,7 +177,7 @@ def cmd_models(args) -> int:
     settings = Settings.from_env()
     active, cache = settings.model, settings.model_cache_dir
     if args.action == "download":
-        spec = models.catalog()[args.name or active]
+        spec = models.spec_named(args.name or active)
         print(f"downloaded {models.download_from_hub(spec, cache)}")
         return 0
     formats = {settings.verdict_model: settings.verdict_model_format, active: settings.model_format}
@@ -210,8 +210,19 @@ def cmd_eval_generation(args) -> int:
         extra["corpus"] = args.corpus
     with _progress_bar(args.suite) as progress:
         report = run(args.data, limit=args.limit, model=args.model, progress=progress, **extra)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2) if args.json else _report_lines(report))
     return 0
+
+
+def _report_lines(report: dict, indent: str = "") -> str:
+    """A report for reading: one "name: value" line per figure, nested figures indented."""
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, dict) and value:
+            lines += [f"{indent}{key.replace('_', ' ')}:", _report_lines(value, indent + "  ")]
+        else:
+            lines.append(f"{indent}{key.replace('_', ' ')}: {value}")
+    return "\n".join(lines)
 
 
 def cmd_eval_retrieval(args) -> int:
@@ -308,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--data", required=True)
         e.add_argument("--limit", type=int)
         e.add_argument("--model")
-        e.add_argument("--json", action="store_true", help="(reports are always JSON)")
+        e.add_argument("--json", action="store_true", help="print the report as JSON")
         e.add_argument("--details", metavar="FILE", help="write one JSON line per question (paper) to FILE")
         if suite == "factoid":
             e.add_argument("--corpus", required=True, help="the SciTLDR-format jsonl the questions are about")

@@ -203,7 +203,7 @@ def evaluate_factoid(data: str | Path, corpus: str | Path, limit: int | None = N
                      progress=None, details: str | Path | None = None) -> dict:
     """Ask every factoid question over the whole corpus: answerable ones should be answered with
     the expected span and the right citation, unanswerable ones refused."""
-    from .grounding import mentions
+    from .text import mentions
 
     papers, items = load_factoid(data, corpus, limit)
     rows = _ask_all(papers, items, model, progress)
@@ -263,7 +263,7 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
         raise RagError("rag eval tldr needs the eval extra: pip install 'rag-abstracts[eval]'") from exc
 
     from .catalog import Catalog
-    from .grounding import sentences
+    from .text import sentences
     from .library import Library
     from .summaries import Method, opens_with_self_reference, summarize, title_share
 

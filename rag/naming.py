@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from .grounding import STOPWORDS
+from .questions import asks_for_many_papers, asks_for_papers
+from .text import STOPWORDS
 from .paper import title_key
 
 # Double quotes, straight or curly, around at least two words: single quotes are apostrophes too.
@@ -23,10 +24,7 @@ _QUOTED = re.compile(r"[\"“”]([^\"“”]+?\s[^\"“”]+?)[\"“”]")
 # words. A single ordinary word ("Attention: ...", "Aripiprazole: ...") is a topic, not a name.
 _NAME_LIKE = re.compile(r"\w[A-Z0-9]|[A-Z]-|-[A-Z0-9]|\w_\w")
 _MAX_LEAD_WORDS = 4
-# "Which papers improve on BERT?" names BERT to ask about other papers.
-_ASKS_FOR_MANY = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers|works|studies|articles)\b", re.I)
 _MIN_WRITTEN_WORDS = 4
-_ASKS_FOR_PAPERS = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:papers?|works?|studies|study|articles?)\b", re.I)
 
 
 def quoted_titles(question: str) -> list[str]:
@@ -61,7 +59,7 @@ def names_paper(question: str, title: str) -> bool:
     if _writes_out(question, title):
         return True
     lead = lead_name(title)
-    if not lead or _ASKS_FOR_PAPERS.search(question):
+    if not lead or asks_for_papers(question):
         return False
     return re.search(rf"(?<![\w-]){re.escape(lead)}(?![\w-])", question) is not None
 
@@ -71,7 +69,7 @@ def _writes_out(question: str, title: str) -> bool:
     paper proposes training very sparse deep networks?" for "Deep Rewiring: Training very sparse
     deep networks"): four words or more in a row, which a question about many papers does not
     pin to one."""
-    if _ASKS_FOR_MANY.search(question):
+    if asks_for_many_papers(question):
         return False
     asked = f" {title_key(question)} "
     parts = (title_key(title), title_key(title.partition(":")[2]))

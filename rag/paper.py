@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 
 from .errors import InputError
+from .text import fold
 
 _ARXIV_NEW = r"\d{4}\.\d{4,5}"
 _ARXIV_OLD = r"[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
@@ -71,7 +72,7 @@ def doi_of(*candidates: str) -> str | None:
 
 
 def title_key(title: str) -> str:
-    folded = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode().lower()
+    folded = fold(title).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", " ", folded).strip()
 
 

@@ -1,7 +1,5 @@
 """Prompts as data. Bump TLDR_PROMPT_VERSION when the summary prompt changes: cached summaries key on it."""
 
-import re
-
 REFUSAL = "The provided abstracts do not contain the answer to this question."
 
 QA_SYSTEM = (
@@ -81,28 +79,6 @@ def verdict_messages(abstract: str, question: str) -> list[dict]:
     return [{"role": "system", "content": VERDICT_SYSTEM},
             {"role": "user", "content": f"Abstract: {abstract}\n\nQuestion: {question}\n"
                                         "Based on the results reported in the abstract, is the answer yes or no?"}]
-
-
-_AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "will",
-                "would", "has", "have", "had", "may", "might", "must")
-
-
-_WH_WORDS = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
-_REQUESTS = re.compile(r"^\W*(?:summari[sz]e|describe|list|explain|give|tell|compare|show|find|name)\b", re.I)
-
-
-def is_yes_no(question: str) -> bool:
-    """Whether the question's last sentence or clause opens with an auxiliary ("Biliary atresia:
-    should all patients undergo surgery?", "In children, is it safe?", "Are sighted, low-vision and
-    blind pedestrians accurate?"), or it is a question with no question word at all: an
-    elliptical one ("Aripiprazole: a new risk factor for pathological gambling?", "Storage of
-    vaccines: weak link in the cold chain?") asks whether, since it does not ask what or which."""
-    sentence = re.split(r"[:;.]\s+", question.strip())[-1]
-    clause = re.split(r",\s+", sentence)[-1]
-    if any(part.split(maxsplit=1)[0].lower() in _AUXILIARIES for part in (sentence, clause) if part.strip()):
-        return True
-    return question.strip().endswith("?") and len(question.split()) >= 3 and \
-        not _WH_WORDS.search(question) and not _REQUESTS.search(question)
 
 
 TOPIC_SYSTEM = "You say in one sentence what one research abstract says about a given topic."

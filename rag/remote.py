@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .errors import EmbeddingError, ModelError
-from .llm import Choice
+from .llm import Choice, Options
 
 _INSTANCES: dict[tuple, "RemoteLLM"] = {}
 _INSTANCES_LOCK = threading.Lock()
@@ -65,27 +65,49 @@ class RemoteLLM:
         # errs on the side of a shorter prompt. Only used to trim sources to a budget.
         return math.ceil(len(text) / 3.5)
 
-    def stream(self, messages: list[dict], *, max_tokens: int, json_schema: dict | None = None,
-               temperature: float = 0.0, remember: bool = False, choice: Choice | None = None,
-               background: bool = False, next_turn: str | None = None) -> Iterator[str]:
+    def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
         """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
         (``remember`` and ``next_turn`` are for the in-process model's prompt cache; a server keeps its own, and
-        schedules ``background`` requests with the rest. A
-        ``choice`` needs the model's logits, which the chat API does not expose: it is left
-        undecided and the model generates freely.)"""
-        request = dict(model=self.model, messages=messages, max_tokens=max_tokens, temperature=temperature,
-                       seed=self.seed, stream=True)
-        yield from self._pieces(request, json_schema)
+        schedules ``background`` requests with the rest.) A ``choice`` with options is decided from
+        the server's log-probabilities (``_decide``); one without is left to the model, which
+        generates freely."""
+        if options.choice is not None and options.choice.options:
+            yield self._decide(messages, options.choice)
+            return
+        request = dict(model=self.model, messages=messages, max_tokens=options.max_tokens,
+                       temperature=options.temperature, seed=self.seed, stream=True)
+        yield from self._pieces(request, options.json_schema)
 
-    def samples(self, messages: list[dict], *, count: int, max_tokens: int, temperature: float,
-                complete: Callable[[str], bool] = lambda text: False, background: bool = False) -> list[str]:
+    def _decide(self, messages: list[dict], choice: Choice) -> str:
+        """Decide ``choice`` from the server's log-probabilities of the reply's first token
+        (``logprobs``/``top_logprobs``, which OpenAI-compatible servers return). The chat API
+        cannot continue a reply from ``choice.prefix``, so the last message asks for one of the
+        option words instead. Returns the prefix and the chosen option's text, as the in-process
+        model's first piece; nothing is generated after it."""
+        asked = [*messages[:-1], {**messages[-1], "content": f"{messages[-1]['content']}\n\n"
+                                  f"Reply with one word: {', '.join(choice.options)}."}]
+        request = dict(model=self.model, messages=asked, max_tokens=1, temperature=0.0, seed=self.seed,
+                       logprobs=True, top_logprobs=_TOP_LOGPROBS)
+        try:
+            response = self._client.chat.completions.create(**request)
+            top = [(t.token, t.logprob) for t in response.choices[0].logprobs.content[0].top_logprobs]
+        except Exception as exc:
+            raise ModelError(f"model server {self.url} {_describe(exc)}") from exc
+        if not top:
+            raise ModelError(f"model server {self.url} returned no log-probabilities")
+        choice.scores = option_log_probs(top, list(choice.options))
+        choice.chosen = choice.decide(dict(choice.scores)) if choice.decide else None
+        return choice.prefix + (choice.options[choice.chosen] if choice.chosen else "")
+
+    def samples(self, messages: list[dict], options: Options, *, count: int,
+                complete: Callable[[str], bool] = lambda text: False) -> list[str]:
         """``count`` completions, the first greedy, the others sampled with seeds of their own; one
         request each (a server decodes them in parallel only if asked for them at once, which the
         chat API's ``n`` does not guarantee), each closed as soon as ``complete(its text)``."""
         texts = []
         for seq in range(count):
-            request = dict(model=self.model, messages=messages, max_tokens=max_tokens,
-                           temperature=temperature if seq else 0.0, seed=self.seed + seq, stream=True)
+            request = dict(model=self.model, messages=messages, max_tokens=options.max_tokens,
+                           temperature=options.temperature if seq else 0.0, seed=self.seed + seq, stream=True)
             text = ""
             with contextlib.closing(self._pieces(request, None)) as pieces:
                 for piece in pieces:
@@ -126,13 +148,34 @@ class RemoteLLM:
                 self._schema_supported = False
         return self._client.chat.completions.create(**request)
 
-    def complete(self, messages: list[dict], **kwargs) -> str:
-        return "".join(self.stream(messages, **kwargs))
+    def complete(self, messages: list[dict], options: Options) -> str:
+        return "".join(self.stream(messages, options))
 
     def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
         """Nothing to do: a server's prompt cache is its own (llama.cpp's server reuses a slot's
         prefix by itself). Returns False: no state was saved here."""
         return False
+
+
+# The most alternatives the OpenAI API lists per token (servers may cap it lower).
+_TOP_LOGPROBS = 20
+
+
+def option_log_probs(top: list[tuple[str, float]], words: list[str]) -> dict[str, float]:
+    """log P(reply opens with the word) per word, from a first token's listed alternatives: the
+    listed tokens that begin the word ("Yes", " yes", "Y") added up. A word with no listed token
+    gets the least listed log-probability, an upper bound on any token not listed."""
+    floor = min(logprob for _, logprob in top)
+    scores = {}
+    for word in words:
+        matching = [lp for token, lp in top if token.strip() and word.lower().startswith(token.strip().lower())]
+        scores[word] = _log_sum_exp(matching) if matching else floor
+    return scores
+
+
+def _log_sum_exp(values: list[float]) -> float:
+    peak = max(values)
+    return peak + math.log(sum(math.exp(v - peak) for v in values))
 
 
 class RemoteEmbedder:

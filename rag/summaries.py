@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Sequence
 
 from . import prompts
 from .grouping import Topic
-from .grounding import content_terms, mentions, sentences, specific_terms, stem, support, without_instructions, words
+from .injection import without_instructions
+from .llm import Options
+from .text import content_terms, mentions, sentences, specific_terms, stem, support, words
 from .paper import Paper
 
 if TYPE_CHECKING:
@@ -192,10 +194,9 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     hit = cached(paper, llm.name, method, catalog)
     if hit:
         return hit
-    lines = [clean_summary(raw) for raw in llm.samples(summary_messages(paper), count=method.candidates,
-                                                       max_tokens=method.max_tokens,
-                                                       temperature=method.temperature, complete=sentence_complete,
-                                                       background=background)]
+    options = Options(max_tokens=method.max_tokens, temperature=method.temperature, background=background)
+    samples = llm.samples(summary_messages(paper), options, count=method.candidates, complete=sentence_complete)
+    lines = [clean_summary(raw) for raw in samples]
     grounded = [is_grounded(line, paper) for line in lines]
     # A line that only restates the title tells a reader nothing the digest's heading does not.
     adds_to_title = [ok and title_share(line, paper.title) < 0.8 for line, ok in zip(lines, grounded)]

@@ -7,32 +7,18 @@ best-matching sentence, so every line of the summary is traceable to the paper i
 
 from __future__ import annotations
 
-import re
 import time
 from typing import Generator
 
 from . import prompts
 from .answer import Answer, Citation, Refusal
-from .grounding import best_sentence, check_citations, content_terms, gate, without_instructions
-from .paper import Paper
-from .llm import LLM
-from .qa import Similarities, refusal, trim_to_budget
-from .retrieval import Hit
+from .checks import check_citations, gate
+from .text import best_sentence, content_terms
+from .llm import LLM, Options
+from .qa import Similarities
+from .sources import Sources, trim_to_budget
 from .settings import Settings
 from .summaries import clean_summary
-
-_TOPIC_QUESTION = re.compile(
-    r"^\s*(?:what\s+do\s+(?:these|the|my|our)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
-    r"|summari[sz]e\s+what\s+(?:these|the)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
-    r"|summari[sz]e\s+(?:the\s+)?(?:papers|abstracts|work|research)\s+(?:about|on)"
-    r"|(?:give\s+(?:me\s+)?)?an?\s+overview\s+of)\s+(?P<topic>.+?)[\s?.!]*$", re.I)
-
-
-def topic_of(question: str) -> str | None:
-    """The topic of a "what do these abstracts say about X?" question, else None."""
-    match = _TOPIC_QUESTION.match(question)
-    return match.group("topic").strip() if match else None
-
 
 def checked_point(point: str, topic: str, abstract: str, min_support: float) -> tuple[str, bool]:
     """The model's point when the abstract supports it, else the abstract's best sentence on the topic."""
@@ -42,28 +28,28 @@ def checked_point(point: str, topic: str, abstract: str, min_support: float) -> 
     return (point, True) if grounded else (clean_summary(best_sentence(topic, abstract)), False)
 
 
-def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str, Paper], llm: LLM,
-                    settings: Settings, started: float | None = None,
-                    similarities: Similarities | None = None) -> Generator[str, None, Answer]:
+def overview_stream(question: str, topic: str, sources: Sources, llm: LLM, settings: Settings,
+                    started: float | None = None, similarities: Similarities | None = None
+                    ) -> Generator[str, None, Answer]:
     """Checked points as lines ("- point [n]"); returns the ``Answer`` with one citation per point."""
     started = started or time.perf_counter()
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
-    passages = [f"{h.title}\n{without_instructions(papers[h.paper_id].abstract)[0]}" for h in hits]
-    closeness = similarities(topic, passages) if similarities else [h.dense_similarity for h in hits]
-    relevant = [h for h, passage, similarity in zip(hits, passages, closeness)
-                if gate(topic, [passage], similarity, min_relevance=settings.min_relevance,
-                        min_coverage=settings.min_coverage).passed]
-    if not relevant:
+    passages = sources.passages
+    closeness = similarities(topic, passages) if similarities else [h.dense_similarity or 0.0 for h in sources.hits]
+    relevant = sources.only([i for i, (passage, similarity) in enumerate(zip(passages, closeness))
+                             if gate(topic, [passage], similarity, min_relevance=settings.min_relevance,
+                                     min_coverage=settings.min_coverage).passed])
+    if not relevant.hits:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
-        return refusal(question, Refusal.LOW_RELEVANCE, f"no retrieved abstract is about {topic!r}", hits, timings)
+        return Answer(question=question, text=prompts.REFUSAL, refusal=Refusal.LOW_RELEVANCE,
+                      reason=f"no retrieved abstract is about {topic!r}", sources=list(sources.hits), timings=timings)
     lines, citations, replaced = [], [], []
-    for number, hit in enumerate(relevant, 1):
-        abstract = without_instructions(papers[hit.paper_id].abstract)[0]
+    for number, (hit, abstract) in enumerate(zip(relevant.hits, relevant.abstracts), 1):
         trimmed = trim_to_budget(abstract, topic, settings.lead_source_tokens, llm.count_tokens)
         messages = [{"role": "system", "content": prompts.TOPIC_SYSTEM},
                     {"role": "user", "content": prompts.topic_user_message(hit.title, trimmed, topic)}]
-        raw = clean_summary(llm.complete(messages, max_tokens=settings.summary_max_tokens))
+        raw = clean_summary(llm.complete(messages, Options(max_tokens=settings.summary_max_tokens)))
         point, grounded = checked_point(raw, topic, abstract, settings.min_support)
         if not grounded:
             replaced.append(number)
@@ -76,5 +62,5 @@ def overview_stream(question: str, topic: str, hits: list[Hit], papers: dict[str
     timings["total"] = round(time.perf_counter() - started, 3)
     reason = f"points {replaced} are quoted from the abstract: the model's sentence was unsupported" \
         if replaced else ""
-    return Answer(question=question, text="\n".join(lines), citations=citations, reason=reason, sources=relevant,
-                  timings=timings)
+    return Answer(question=question, text="\n".join(lines), citations=citations, reason=reason,
+                  sources=list(relevant.hits), timings=timings)

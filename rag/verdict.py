@@ -18,8 +18,8 @@ answered differently from an open one:
 from __future__ import annotations
 
 from . import prompts
-from .grounding import best_of, sentences
-from .llm import LLM, Choice
+from .text import best_of, sentences
+from .llm import LLM, Choice, Options
 
 WORDS = ("Yes", "No", "Maybe")
 # What a "maybe" answer opens with: the reader learns the abstract is not conclusive, then the finding.
@@ -40,7 +40,7 @@ def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, di
     log-probabilities; (None, {}) from a model that exposes no scores."""
     probe = Choice(prefix=opening, options={w: "" for w in WORDS},
                    decide=lambda log_probs: max(log_probs, key=log_probs.get), grammar=_ANY_TEXT)
-    for _ in llm.stream(messages, max_tokens=1, choice=probe):
+    for _ in llm.stream(messages, Options(max_tokens=1, choice=probe)):
         pass
     return probe.chosen, dict(probe.scores)
 

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from fakes import FakeLLM, HashEmbedder
 from rag import Library, MiniLMEmbedder, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,19 @@ def library(tmp_path, embedder):
 def seeded(library):
     library.ingest([SEEDS / "digest-2023-03-11.txt"])
     return library
+
+
+@pytest.fixture
+def offline(tmp_path):
+    """A library of the seed papers on a real embedded Chroma store, with the hash embedder and,
+    as its model, a ``FakeLLM`` the test scripts: ``offline.fake.replies.append(...)``."""
+    settings = Settings.from_env(background_summaries=False, verdict_model="", llm_url="", embed_url="")
+    lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
+    lib.ingest([SEEDS / "papers.jsonl"])
+    lib.fake = FakeLLM()
+    lib.llm = lambda model=None, fmt=None: lib.fake
+    yield lib
+    lib.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ import pytest
 
 from conftest import ROOT, SEEDS
 from rag import ModelError, Settings, prompts
-from rag.grounding import sentences
+from rag.text import sentences
 from rag.models import catalog, ensure_assembled, resolve
-from rag.qa import lead_prefix
-from rag.llm import LocalLLM
+from rag.sources import lead_prefix
+from rag.llm import LocalLLM, Options
 from rag.summaries import sentence_complete, summary_messages
 from rag import Answer
 
@@ -46,7 +46,7 @@ def test_answer_cites_the_right_seed_paper(seeded):
 
 def test_stream_is_the_answer_text_then_the_answer(seeded):
     stream = seeded.ask_stream(KMAX_QUESTION)
-    assert stream.answer is None  # nothing is decided before the stream is read
+    assert stream._answer is None  # nothing is decided before the stream is read
     pieces = list(stream)
     final = stream.answer
     assert isinstance(final, Answer) and all(isinstance(p, str) for p in pieces) and len(pieces) > 1
@@ -82,8 +82,8 @@ def test_invalid_citation_from_the_model_is_dropped(seeded, monkeypatch):
     llm = seeded.llm()
     real_stream = type(llm).stream
 
-    def stream_with_bogus_citation(self, messages, **kwargs):
-        raw = "".join(real_stream(self, messages, **kwargs))
+    def stream_with_bogus_citation(self, messages, options):
+        raw = "".join(real_stream(self, messages, options))
         data = json.loads(raw)
         data["citations"] = list(data["citations"]) + [9]
         yield json.dumps(data)
@@ -115,14 +115,14 @@ def test_summary_candidates_are_decoded_together_reproducibly_the_first_greedy(s
     paper = next(p for p in seeded.papers() if p.title.startswith("kMaX"))
     messages = summary_messages(paper)
     llm = seeded.llm()
-    greedy = llm.complete(messages, max_tokens=40)
-    assert llm.samples(messages, count=1, max_tokens=40, temperature=0.7) == [greedy]
+    greedy = llm.complete(messages, Options(max_tokens=40))
+    assert llm.samples(messages, Options(max_tokens=40, temperature=0.7), count=1) == [greedy]
     # Decoded three at a time, the greedy line may differ in a late word (other kernels, other rounding).
-    lines = llm.samples(messages, count=3, max_tokens=40, temperature=0.7)
+    lines = llm.samples(messages, Options(max_tokens=40, temperature=0.7), count=3)
     assert len(lines) == 3 and len(set(lines)) > 1 and lines[0][:20] == greedy[:20]
-    assert llm.samples(messages, count=3, max_tokens=40, temperature=0.7) == lines  # seeded: reproducible
+    assert llm.samples(messages, Options(max_tokens=40, temperature=0.7), count=3) == lines  # seeded: reproducible
     told = []
-    first = llm.samples(messages, count=2, max_tokens=60, temperature=0.7,
+    first = llm.samples(messages, Options(max_tokens=60, temperature=0.7), count=2,
                         complete=lambda text: told.append(text) or sentence_complete(text))
     # Each line stops as soon as its first sentence is complete: at most the next one's first word.
     assert len(first) == 2 and all(len(sentences(line)) <= 2 and len(sentences(line)[-1].split()) <= 2
@@ -136,14 +136,14 @@ def test_a_summary_prompt_after_another_reads_only_what_follows_their_shared_ope
     llm = seeded.llm()
     first, second = (summary_messages(paper) for paper in seeded.papers()[:2])
     fresh = LocalLLM(llm.path, llm.name, llm.chat_format, llm.n_ctx, llm.seed)  # its batch context holds nothing
-    alone = fresh.samples(second, count=2, max_tokens=40, temperature=0.7)
-    llm.samples(first, count=2, max_tokens=40, temperature=0.7)
+    alone = fresh.samples(second, Options(max_tokens=40, temperature=0.7), count=2)
+    llm.samples(first, Options(max_tokens=40, temperature=0.7), count=2)
     context = llm._batch_contexts[2].context
     read = []
     monkeypatch.setattr(context, "decode",
                         lambda batch, decode=context.decode: read.append(batch.batch.n_tokens) or decode(batch))
-    after = llm.samples(second, count=2, max_tokens=40, temperature=0.7)
-    tokens = [llm._prompt(llm._load(), messages)[0] for messages in (first, second)]
+    after = llm.samples(second, Options(max_tokens=40, temperature=0.7), count=2)
+    tokens = [llm.prompt_tokens(messages) for messages in (first, second)]
     shared = next(i for i, (a, b) in enumerate(zip(*tokens)) if a != b)
     assert shared > 10 and read[0] == len(tokens[1]) - shared  # the system prompt is not read again
     assert after == alone  # and the lines are those of the prompt read whole
@@ -152,7 +152,7 @@ def test_a_summary_prompt_after_another_reads_only_what_follows_their_shared_ope
 def test_the_same_question_asked_again_gets_the_same_answer(seeded, monkeypatch):
     """The context then holds the whole prompt; llama.cpp would read only its last token again, by
     other kernels than the first time's, and this answer came out otherwise (docs/benchmarks.md)."""
-    llama = seeded.llm()._load()
+    llama = seeded.llm().load()
     first = seeded.ask("What is Monolith used for?")
     evaluated = []
     real_eval = type(llama).eval
@@ -243,7 +243,7 @@ def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkey
     holds the previous prompt, the answer it generated and the opening of the next question's turn
     (read after the answer), so the first evaluation of the follow-up is its question's own words
     and the assistant's opening (where the written-out conversation is re-read in full)."""
-    llama = seeded.llm()._load()
+    llama = seeded.llm().load()
     first = seeded.ask(KMAX_QUESTION)
     assert not first.abstained and first.transcript[-1]["role"] == "assistant"
     evaluated = []
@@ -262,7 +262,7 @@ def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkey
 def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monkeypatch):
     """With the prompt cache on (the default), the follow-up restores the state saved after its
     own conversation's first turn instead of re-reading the sources another question displaced."""
-    llama = seeded.llm()._load()
+    llama = seeded.llm().load()
     assert llama.cache is not None
     restored = []
     real_load = type(llama).load_state
@@ -322,11 +322,11 @@ def test_a_first_question_starts_from_its_best_source_read_ahead(seeded, monkeyp
     source; a first question about one restores that state and reads only what follows it."""
     monkeypatch.setattr(seeded, "settings", dataclasses.replace(seeded.settings, read_ahead_papers=2))
     llm = seeded.llm()
-    llama = llm._load()
+    llama = llm.load()
     paper = seeded.papers()[0]
     seeded.read_ahead(background=False)  # may find them read already by another test: same model
     assert seeded.read_ahead(background=False) == 0
-    ahead_tokens = len(llm._prompt(llama, lead_prefix(paper, seeded.settings, llm.count_tokens))[0])
+    ahead_tokens = len(llm.prompt_tokens(lead_prefix(paper, seeded.settings, llm.count_tokens)))
     llama.reset()  # the live context holds nothing: only a saved state can spare the reading
     restored = []
     real_load = type(llama).load_state

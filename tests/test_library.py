@@ -165,11 +165,11 @@ def test_store_persists_across_instances(tmp_path, embedder):
 def test_follow_up_keeps_the_previous_turns_sources_when_it_is_about_the_same_paper(seeded):
     question = "Which paper uses k-means cross-attention for segmentation?"
     first = seeded.search(question, k=3)
-    hits, focus, query = seeded._turn_sources("What does it reach on COCO?", [(question, "")], k=3)
-    assert [h.paper_id for h in hits] == [h.paper_id for h in first] and focus == question
-    assert query.startswith(question)  # searched with the question it follows
-    hits, focus, _ = seeded._turn_sources("What is Monolith used for?", [(question, "")], k=3)
-    assert hits[0].title.startswith("Monolith") and focus == "What is Monolith used for?"
+    plan = seeded.plan("What does it reach on COCO?", history=[(question, "")], k=3)
+    assert [h.paper_id for h in plan.hits] == [h.paper_id for h in first] and plan.focus == question
+    assert plan.follow_up and plan.query.startswith(question)  # searched with the question it follows
+    plan = seeded.plan("What is Monolith used for?", history=[(question, "")], k=3)
+    assert plan.hits[0].title.startswith("Monolith") and plan.focus == "What is Monolith used for?"
 
 
 def test_a_question_naming_a_paper_searches_that_paper_alone(seeded):

@@ -13,14 +13,14 @@ def test_a_waiting_question_takes_the_model_before_the_next_background_summary()
 
     def summaries():  # a background run: the next summary asks for the model as soon as one ends
         for n in (1, 2):
-            with llm._turn(background=True):
+            with llm.scheduler.turn(background=True):
                 order.append(f"summary {n}")
                 if n == 1:
                     first_holds.set()
                     release_first.wait(10)
 
     def question():
-        with llm._turn(background=False):
+        with llm.scheduler.turn(background=False):
             order.append("question")
 
     background = threading.Thread(target=summaries)
@@ -29,13 +29,13 @@ def test_a_waiting_question_takes_the_model_before_the_next_background_summary()
     asking = threading.Thread(target=question)
     asking.start()
     deadline = time.monotonic() + 10
-    while llm._waiting != 1 and time.monotonic() < deadline:  # the question queues for the model
+    while llm.scheduler._waiting != 1 and time.monotonic() < deadline:  # the question queues for the model
         time.sleep(0.01)
     release_first.set()
     background.join(10)
     asking.join(10)
     assert order == ["summary 1", "question", "summary 2"]
-    assert llm._waiting == 0 and llm.lock.acquire(blocking=False)  # nothing left holding the lock
+    assert llm.scheduler._waiting == 0 and llm.scheduler._lock.acquire(blocking=False)  # nothing left holding the lock
 
 
 def test_counting_tokens_does_not_wait_for_a_background_summary():
@@ -48,7 +48,7 @@ def test_counting_tokens_does_not_wait_for_a_background_summary():
     holding, release = threading.Event(), threading.Event()
 
     def summary():
-        with llm._turn(background=True):
+        with llm.scheduler.turn(background=True):
             holding.set()
             release.wait(10)
 

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from rag import Library, ModelError, Settings
-from rag import llm as llm_module
+from rag.llm import quantize as llm_module
 from rag.models import ModelSpec, catalog, converted, resolve
 
 SPEC = ModelSpec(name="tiny", file="tiny-model-q4_k_m.gguf", sha256="abc")

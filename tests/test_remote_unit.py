@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from rag import ModelError
+from rag.llm import Options
 from rag.qa import parse_output
 from rag.remote import RemoteLLM, _pooled
 
@@ -45,14 +46,14 @@ def test_server_without_schema_support_is_asked_again_without_it():
     llm = RemoteLLM("http://127.0.0.1:9", "m", retries=0)
     completions = ScriptedCompletions()
     llm._client = type("C", (), {"chat": type("Chat", (), {"completions": completions})()})()
-    assert llm.complete([{"role": "user", "content": "q"}], max_tokens=10, json_schema={"type": "object"}) == \
+    assert llm.complete([{"role": "user", "content": "q"}], Options(max_tokens=10, json_schema={"type": "object"})) == \
         '{"answer": "ok", "citations": [1]}'
     assert ["response_format" in r for r in completions.requests] == [True, False]
-    llm.complete([{"role": "user", "content": "q"}], max_tokens=10, json_schema={"type": "object"})
+    llm.complete([{"role": "user", "content": "q"}], Options(max_tokens=10, json_schema={"type": "object"}))
     assert "response_format" not in completions.requests[-1]  # remembered, not retried each time
 
 
 def test_unreachable_server_is_a_model_error_naming_it():
     llm = RemoteLLM("http://127.0.0.1:9", "m", retries=0, timeout=2)
     with pytest.raises(ModelError, match=r"model server http://127.0.0.1:9 cannot be reached"):
-        llm.complete([{"role": "user", "content": "q"}], max_tokens=5)
+        llm.complete([{"role": "user", "content": "q"}], Options(max_tokens=5))

@@ -63,8 +63,8 @@ def test_summarize_keeps_the_consensus_line_and_falls_back_to_an_extract(tmp_pat
         def __init__(self, lines):
             self.lines, self.asked = lines, []
 
-        def samples(self, messages, **kwargs):
-            self.asked.append(kwargs)
+        def samples(self, messages, options, **kwargs):
+            self.asked.append({**kwargs, "options": options})
             return self.lines
 
     catalog = Catalog(tmp_path / "c.sqlite3")
@@ -123,8 +123,8 @@ class CountingLLM:
     def __init__(self):
         self.calls, self.titles = [], []
 
-    def samples(self, messages, *, count, complete, **kwargs):
-        self.calls.append(kwargs.get("background"))
+    def samples(self, messages, options, *, count, complete):
+        self.calls.append(options.background)
         self.titles.append(messages[-1]["content"].split("\n")[0].removeprefix("Title: "))
         return [f"We show that {self.titles[-1].split()[0]} does something useful."] * count
 

@@ -4,27 +4,17 @@ from rag import AnswerStream, Refusal, prompts
 from rag.paper import Paper
 from rag.retrieval import Hit
 from rag.settings import Settings
-from rag.topics import checked_point, overview_stream, topic_of
+from rag.questions import topic_of
+from rag.sources import prepare
+from rag.topics import checked_point, overview_stream
+
+from fakes import FakeLLM
 
 FUZZ = Paper(id="p1", title="DocTer: Documentation Guided Fuzzing",
              abstract="DocTer analyzes API documentation to extract input constraints for fuzzing deep "
                       "learning libraries. It detected 94 bugs in TensorFlow and PyTorch.")
 SEG = Paper(id="p2", title="kMaX-DeepLab", abstract="kMaX-DeepLab uses k-means cross-attention for "
                                                      "panoptic segmentation and reaches 58.0% PQ on COCO.")
-
-
-class ScriptedLLM:
-    name = "scripted"
-
-    def __init__(self, replies):
-        self.replies, self.prompts = list(replies), []
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def complete(self, messages, **kwargs):
-        self.prompts.append(messages[-1]["content"])
-        return self.replies.pop(0)
 
 
 def hit(paper, similarity):
@@ -47,19 +37,20 @@ def test_unsupported_point_is_replaced_by_the_abstracts_own_sentence():
 
 
 def test_overview_cites_each_relevant_paper_once_and_skips_off_topic_ones():
-    llm = ScriptedLLM(["DocTer extracts input constraints from API documentation to fuzz deep learning libraries."])
+    llm = FakeLLM(["DocTer extracts input constraints from API documentation to fuzz deep learning libraries."])
     stream = AnswerStream(overview_stream("What do these abstracts say about fuzzing deep learning libraries?",
-                                          "fuzzing deep learning libraries", [hit(FUZZ, 0.7), hit(SEG, 0.1)],
-                                          {"p1": FUZZ, "p2": SEG}, llm, Settings()))
+                                          "fuzzing deep learning libraries", prepare([hit(FUZZ, 0.7), hit(SEG, 0.1)],
+                                                                                      {"p1": FUZZ, "p2": SEG}),
+                                          llm, Settings()))
     pieces, answer = list(stream), stream.answer
     assert not answer.abstained
     assert [c.paper_id for c in answer.citations] == ["p1"]
     assert answer.text == "".join(pieces) == \
         "- DocTer extracts input constraints from API documentation to fuzz deep learning libraries. [1]"
-    assert len(llm.prompts) == 1 and "Topic: fuzzing deep learning libraries" in llm.prompts[0]
+    assert len(llm.sent) == 1 and "Topic: fuzzing deep learning libraries" in llm.sent[0][-1]["content"]
 
 
 def test_overview_with_no_relevant_paper_is_the_refusal():
     answer = AnswerStream(overview_stream("What do these abstracts say about cooking pasta?", "cooking pasta",
-                                          [hit(FUZZ, 0.1)], {"p1": FUZZ}, ScriptedLLM([]), Settings())).result()
+                                          prepare([hit(FUZZ, 0.1)], {"p1": FUZZ}), FakeLLM(), Settings())).result()
     assert answer.refusal is Refusal.LOW_RELEVANCE and answer.text == prompts.REFUSAL and answer.citations == []

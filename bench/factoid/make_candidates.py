@@ -23,7 +23,7 @@ import re
 import sys
 
 sys.path.insert(0, ".")
-from rag.grounding import mentions, sentences  # noqa: E402
+from rag.text import mentions, sentences  # noqa: E402
 
 NAMED_TITLE = re.compile(r"^([A-Za-z0-9][\w\-+]*(?: [A-Z0-9][\w\-+]*)?)\s*:\s*(.+)$")
 BENCHMARKS = ["MNIST", "Fashion-MNIST", "CIFAR-10", "CIFAR-100", "CIFAR10", "CIFAR100", "SVHN", "ImageNet",

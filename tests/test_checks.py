@@ -3,17 +3,26 @@
 import json
 
 from rag import Refusal, prompts
-from rag.grounding import (check_citations, coverage, evidence_sentence, gate, mentions, names_a_cited_paper,
-                           specific_terms, wrong_answer_type)
+from rag.checks import check_citations, evidence_sentence, gate, names_a_cited_paper, wrong_answer_type
+from rag.questions import is_yes_no
+from rag.text import coverage, mentions, specific_terms
 from rag.paper import Paper
-from rag.qa import (AnswerStreamParser, check_answer, lead_prefix, retrieval_query, source_abstracts,
-                    source_texts, trim_to_budget)
+from rag.planning import retrieval_query
+from rag.qa import AnswerStreamParser, check_answer
+from rag.sources import Sources, lead_prefix, prepare, prompt_texts, trim_to_budget
 from rag.retrieval import Hit
 from rag.settings import Settings
+
+from fakes import FakeLLM, planned
 
 KMAX = ("We propose kMaX-DeepLab, which reformulates cross-attention as a k-means clustering of pixels. "
         "It reaches 58.0% PQ on COCO val.")
 LAMB = "We propose the LAMB optimizer, which trains BERT in 76 minutes with large batches."
+
+def checked(question, raw, hits, abstracts, settings, partial=""):
+    """``check_answer`` over these hits, whose abstracts are as given."""
+    return check_answer(question, raw, Sources(tuple(hits), tuple(abstracts), ()), settings, partial=partial)
+
 
 
 def test_specific_terms_and_mentions():
@@ -129,7 +138,7 @@ def test_answer_with_unsupported_number_is_withdrawn():
     check = check_citations("LAMB trains BERT in 12 minutes.", "How fast?", [2], [KMAX, LAMB], min_support=0.5)
     assert check.refusal is Refusal.NAMES_NOT_CITED and "12" in check.unsupported
     raw = json.dumps({"answer": "LAMB trains BERT in 12 minutes.", "citations": [2]})
-    answer = check_answer("How fast does LAMB train BERT?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    answer = check_answer("How fast does LAMB train BERT?", raw, both(), Settings())
     # The reader is told what was withdrawn and why; the answer text is the refusal sentence.
     assert answer.text == prompts.REFUSAL
     assert "LAMB trains BERT in 12 minutes." in answer.reason and "never mention 12" in answer.reason
@@ -140,10 +149,14 @@ def hits():
             Hit("lamb", "LAMB", LAMB, 0.02, dense_similarity=0.4)]
 
 
+def both() -> Sources:
+    return Sources(tuple(hits()), (KMAX, LAMB), ())
+
+
 def test_check_answer_builds_citations_with_supporting_sentence():
     raw = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.",
                       "citations": [1, 5]})
-    answer = check_answer("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    answer = check_answer("Which model uses k-means?", raw, both(), Settings())
     assert not answer.abstained
     assert [c.paper_id for c in answer.citations] == ["kmax"]
     assert answer.citations[0].sentence.startswith("We propose kMaX-DeepLab")
@@ -151,9 +164,9 @@ def test_check_answer_builds_citations_with_supporting_sentence():
 
 
 def test_check_answer_refuses_bad_json_and_model_refusals():
-    assert check_answer("q", "{not json", hits(), [KMAX, LAMB], Settings(), {}).abstained
+    assert check_answer("q", "{not json", both(), Settings()).abstained
     raw = json.dumps({"answer": prompts.REFUSAL, "citations": []})
-    answer = check_answer("q", raw, hits(), [KMAX, LAMB], Settings(), {})
+    answer = check_answer("q", raw, both(), Settings())
     assert answer.abstained and answer.text == prompts.REFUSAL
 
 
@@ -190,7 +203,7 @@ def test_a_questions_prompt_starts_with_its_best_sources_prefix_read_ahead():
     ahead = lead_prefix(paper, settings, count)
     papers = {"kmax": paper, "lamb": Paper("lamb", "LAMB", LAMB)}
     question = "What does LAMB reach?"
-    sources = source_texts(hits(), source_abstracts(hits(), papers)[0], question, settings, count)
+    sources = prompt_texts(prepare(hits(), papers), question, settings, count)
     prompt = prompts.qa_user_message(sources, question, [])
     assert ahead[0] == {"role": "system", "content": prompts.QA_SYSTEM}
     assert prompt.startswith(ahead[1]["content"] + "\n\n[2] Title: LAMB")
@@ -205,22 +218,22 @@ def test_trim_keeps_relevant_sentences_in_order():
 
 def test_an_answer_true_of_another_paper_than_the_one_asked_about_is_withdrawn():
     raw = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.", "citations": [1]})
-    answer = check_answer("Which optimizer trains BERT in 76 minutes with large batches?", raw, hits(), [KMAX, LAMB],
-                          Settings(), {})
+    answer = checked("Which optimizer trains BERT in 76 minutes with large batches?", raw, hits(), [KMAX, LAMB], Settings())
     assert answer.abstained and answer.refusal is Refusal.OFF_QUESTION and "kMaX-DeepLab" in answer.reason
     # The same answer to a question about its own paper stands.
-    answer = check_answer("Which model reformulates cross-attention?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    answer = check_answer("Which model reformulates cross-attention?", raw, both(), Settings())
     assert not answer.abstained and answer.citations[0].paper_id == "kmax"
 
 
 def test_bare_yes_to_an_open_question_is_withdrawn():
     raw = json.dumps({"answer": "Yes", "citations": [1]})
-    answer = check_answer("Which model uses k-means clustering?", raw, hits(), [KMAX, LAMB], Settings(), {})
+    answer = check_answer("Which model uses k-means clustering?", raw, both(), Settings())
     assert answer.refusal is Refusal.NOT_AN_ANSWER
 
 
 def test_a_count_must_count_what_the_question_asks_about():
-    from rag.grounding import count_is_of, counted_noun
+    from rag.checks import count_is_of
+    from rag.questions import counted_noun
 
     docter = "DocTer detects 94 bugs from 174 API functions. NeuRI finds 100 new bugs for PyTorch."
     assert counted_noun("How many bugs did it detect?") == "bugs"
@@ -229,60 +242,59 @@ def test_a_count_must_count_what_the_question_asks_about():
     assert count_is_of("94", "bugs", docter) and count_is_of("100", "bugs", docter)
     assert not count_is_of("174", "bugs", docter)
     hits_ = [Hit(paper_id="d", title="DocTer", text=docter, score=0.1, dense_similarity=0.8)]
-    wrong = check_answer("How many bugs did it detect?", json.dumps({"answer": "174", "citations": [1]}),
-                         hits_, [docter], Settings(), {})
+    wrong = checked("How many bugs did it detect?", json.dumps({"answer": "174", "citations": [1]}),
+                         hits_, [docter], Settings())
     assert wrong.refusal is Refusal.COUNT_MISMATCH and "174 as bugs" in wrong.reason
-    right = check_answer("How many bugs did it detect?", json.dumps({"answer": "94 bugs", "citations": [1]}),
-                         hits_, [docter], Settings(), {})
+    right = checked("How many bugs did it detect?", json.dumps({"answer": "94 bugs", "citations": [1]}),
+                         hits_, [docter], Settings())
     assert not right.abstained and right.citations[0].paper_id == "d"
     # The other count, given as the abstract gives it, is context once the asked count is there;
     # without the asked count, a count of something else is still withdrawn.
-    fuller = check_answer("How many bugs did it detect?",
+    fuller = checked("How many bugs did it detect?",
                           json.dumps({"answer": "94 bugs from 174 API functions", "citations": [1]}),
-                          hits_, [docter], Settings(), {})
+                          hits_, [docter], Settings())
     assert not fuller.abstained
-    other = check_answer("How many bugs did it detect?",
+    other = checked("How many bugs did it detect?",
                          json.dumps({"answer": "It checked 174 API functions", "citations": [1]}),
-                         hits_, [docter], Settings(), {})
+                         hits_, [docter], Settings())
     assert other.refusal is Refusal.COUNT_MISMATCH
-    wrong_both = check_answer("How many bugs did it detect?",
+    wrong_both = checked("How many bugs did it detect?",
                               json.dumps({"answer": "94 bugs from 174 bugs", "citations": [1]}),
-                              hits_, [docter], Settings(), {})
+                              hits_, [docter], Settings())
     assert wrong_both.refusal is Refusal.COUNT_MISMATCH and "174 as bugs" in wrong_both.reason
 
 
 def test_answer_cut_at_the_token_limit_keeps_its_finished_sentences():
     raw = '{"answer": "kMaX-DeepLab uses k-means cross-attention for segmentation. It also reach'
-    answer = check_answer("Which model uses k-means cross-attention?", raw, hits(), [KMAX, LAMB], Settings(), {},
+    answer = checked("Which model uses k-means cross-attention?", raw, hits(), [KMAX, LAMB], Settings(),
                           partial="kMaX-DeepLab uses k-means cross-attention for segmentation. It also reach")
     assert not answer.abstained, answer.reason
     assert answer.text == "kMaX-DeepLab uses k-means cross-attention for segmentation."
     assert answer.citations[0].number == 1 and "token limit" in answer.reason
-    unfinished = check_answer("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(), {},
+    unfinished = checked("Which model uses k-means?", raw, hits(), [KMAX, LAMB], Settings(),
                               partial="kMaX-DeepLab uses k-means cross")
     assert unfinished.refusal is Refusal.INVALID_OUTPUT
 
 
 def test_yes_no_questions_are_recognised_by_their_last_clause():
-    assert prompts.is_yes_no("Is it safe?")
-    assert prompts.is_yes_no("Biliary atresia: should all patients undergo a portoenterostomy?")
-    assert prompts.is_yes_no("Assessment of stenosis before surgery. Is it always necessary?")
-    assert prompts.is_yes_no("In children with asthma, does inhaled budesonide reduce admissions?")
-    assert prompts.is_yes_no("Are normally sighted, visually impaired, and blind pedestrians accurate?")
-    assert not prompts.is_yes_no("Which optimizer trains BERT?")
+    assert is_yes_no("Is it safe?")
+    assert is_yes_no("Biliary atresia: should all patients undergo a portoenterostomy?")
+    assert is_yes_no("Assessment of stenosis before surgery. Is it always necessary?")
+    assert is_yes_no("In children with asthma, does inhaled budesonide reduce admissions?")
+    assert is_yes_no("Are normally sighted, visually impaired, and blind pedestrians accurate?")
+    assert not is_yes_no("Which optimizer trains BERT?")
     # A question with no question word asks whether; one with a question word anywhere does not.
-    assert prompts.is_yes_no("Aripiprazole: a new risk factor for pathological gambling?")
-    assert prompts.is_yes_no("It's Fournier's gangrene still dangerous?")
-    assert not prompts.is_yes_no("kMaX-DeepLab: which datasets?")
-    assert not prompts.is_yes_no("Describe the method of kMaX-DeepLab?")
-    assert not prompts.is_yes_no("k-means segmentation")  # a keyword search, not a question
+    assert is_yes_no("Aripiprazole: a new risk factor for pathological gambling?")
+    assert is_yes_no("It's Fournier's gangrene still dangerous?")
+    assert not is_yes_no("kMaX-DeepLab: which datasets?")
+    assert not is_yes_no("Describe the method of kMaX-DeepLab?")
+    assert not is_yes_no("k-means segmentation")  # a keyword search, not a question
 
 
 def test_a_name_from_the_cited_sources_title_is_grounded():
     raw = json.dumps({"answer": "kMaX-DeepLab reaches 58.0% PQ on COCO.", "citations": [1]})
     untitled = [Hit("kmax", "kMaX-DeepLab", "It reaches 58.0% PQ on COCO val.", 0.03, dense_similarity=0.6)]
-    answer = check_answer("What does it reach on COCO?", raw, untitled, ["It reaches 58.0% PQ on COCO val."],
-                          Settings(), {})
+    answer = checked("What does it reach on COCO?", raw, untitled, ["It reaches 58.0% PQ on COCO val."], Settings())
     assert not answer.abstained and answer.citations[0].paper_id == "kmax"
 
 
@@ -346,29 +358,18 @@ def test_a_code_identifier_in_a_question_must_be_in_the_source():
     assert refused.refusal is Refusal.NAMES_MISSING and "simple_rl" in refused.reason
 
 
-class StreamingLLM:
-    """Answers each prompt with the next scripted JSON reply and records the messages it was sent."""
-    name = "streaming"
-
-    def __init__(self, replies):
-        self.replies, self.sent = list(replies), []
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def stream(self, messages, **kwargs):
-        self.sent.append(messages)
-        yield from self.replies.pop(0)
-
-
 def asked(question, llm, history=(), found=None, settings=None):
+    """``question`` answered from ``found`` (default: kMaX-DeepLab and LAMB), read for itself."""
+    import time
+
     from rag import AnswerStream
     from rag.qa import answer_stream
 
     papers = {"kmax": Paper("kmax", "kMaX-DeepLab", KMAX), "lamb": Paper("lamb", "LAMB", LAMB),
               "mobiledets": Paper("mobiledets", "MobileDets", MOBILEDETS)}
-    return AnswerStream(answer_stream(question, found or hits(), papers, llm, settings or Settings(),
-                                      history=history)).result()
+    hits_ = found or hits()
+    return AnswerStream(answer_stream(planned(question, hits_, history), prepare(hits_, papers), llm,
+                                      settings or Settings(), time.perf_counter())).result()
 
 
 KMAX_REPLY = json.dumps({"answer": "kMaX-DeepLab reformulates cross-attention as k-means clustering.",
@@ -382,12 +383,12 @@ MOBILEDETS = "MobileDets reaches 28.5 mAP on COCO object detection at mobile lat
 def test_only_the_sources_on_the_question_are_read():
     """LAMB shares none of the question's terms: it is not in the prompt, and the answer's sources
     are the ones the model read, numbered as it read them."""
-    llm = StreamingLLM([KMAX_REPLY])
+    llm = FakeLLM([KMAX_REPLY])
     answer = asked(FIRST, llm)
     assert "LAMB" not in llm.sent[0][1]["content"] and "[1] Title: kMaX-DeepLab" in llm.sent[0][1]["content"]
     assert [h.paper_id for h in answer.sources] == ["kmax"] and answer.citations[0].number == 1
     mobiledets = Hit("mobiledets", "MobileDets", MOBILEDETS, 0.03, dense_similarity=0.6)
-    llm = StreamingLLM([json.dumps({"answer": "MobileDets reaches 28.5 mAP on COCO.", "citations": [2]})])
+    llm = FakeLLM([json.dumps({"answer": "MobileDets reaches 28.5 mAP on COCO.", "citations": [2]})])
     answer = asked("What do the models reach on COCO?", llm, found=[*hits(), mobiledets])
     assert "[1] Title: kMaX-DeepLab" in llm.sent[0][1]["content"] and "LAMB" not in llm.sent[0][1]["content"]
     assert [h.paper_id for h in answer.sources] == ["kmax", "mobiledets"]
@@ -397,7 +398,7 @@ def test_only_the_sources_on_the_question_are_read():
 def test_a_follow_up_on_the_same_sources_continues_the_previous_answers_conversation():
     """Its prompt is the previous prompt, the model's own output and the new question, so llama.cpp
     (which holds all but the question) reads only the question."""
-    llm = StreamingLLM([KMAX_REPLY, COCO_REPLY])
+    llm = FakeLLM([KMAX_REPLY, COCO_REPLY])
     first = asked(FIRST, llm)
     assert not first.abstained
     assert first.transcript == [*llm.sent[0], {"role": "assistant", "content": KMAX_REPLY}]
@@ -411,18 +412,18 @@ def test_a_follow_up_on_the_same_sources_continues_the_previous_answers_conversa
 def test_a_follow_up_without_the_previous_conversation_gets_it_written_out():
     """History as text (an answer shown earlier), other sources, or a conversation that would not
     fit the context: the follow-up's prompt carries the conversation as a block instead."""
-    first = asked(FIRST, StreamingLLM([KMAX_REPLY]))
+    first = asked(FIRST, FakeLLM([KMAX_REPLY]))
     for history, found, settings in (([(FIRST, first.text)], None, None),
                                      ([(FIRST, first)], [Hit("mobiledets", "MobileDets", MOBILEDETS, 0.04,
                                                              dense_similarity=0.6), *hits()], None),
                                      ([(FIRST, first)], None, Settings(n_ctx=200))):
-        llm = StreamingLLM([COCO_REPLY])
+        llm = FakeLLM([COCO_REPLY])
         asked(FOLLOW, llm, history, found, settings)
         assert len(llm.sent[0]) == 2 and f"Conversation so far:\n\nQ: {FIRST}\nA: {first.text}" in \
             llm.sent[0][1]["content"]
 
 
 def test_a_withdrawn_answer_leaves_no_conversation_to_continue():
-    llm = StreamingLLM([json.dumps({"answer": "It uses 300 GPUs.", "citations": [1]})])
+    llm = FakeLLM([json.dumps({"answer": "It uses 300 GPUs.", "citations": [1]})])
     answer = asked(FIRST, llm)
     assert answer.abstained and answer.transcript == []
