@@ -83,3 +83,23 @@ def test_demo_ingests_the_seeds_and_searches(tmp_path):
     result = rag("demo", store=tmp_path / "store")
     assert result.returncode == 0, result.stderr
     assert "added 21" in result.stdout and "kMaX-DeepLab" in result.stdout
+
+
+def test_downloading_an_unknown_model_names_the_catalogue_instead_of_a_traceback(tmp_path):
+    result = rag("models", "download", "no-such-model", store=tmp_path / "store")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "error: no model 'no-such-model' in the catalogue" in result.stderr
+
+
+def test_eval_reports_are_json_with_json_and_lines_to_read_without(monkeypatch, capsys):
+    from rag import cli, evaluation
+
+    report = {"data": "x.jsonl", "questions": 2, "accuracy_all": 0.5, "verdicts": {"yes": 1, "no": 1}}
+    monkeypatch.setattr(evaluation, "evaluate_qa", lambda *args, **kwargs: report)
+    assert cli.main(["eval", "qa", "--data", "x.jsonl", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == report
+    assert cli.main(["eval", "qa", "--data", "x.jsonl"]) == 0
+    text = capsys.readouterr().out
+    assert "accuracy all: 0.5" in text and "verdicts:\n  yes: 1\n  no: 1" in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)

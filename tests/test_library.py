@@ -182,3 +182,38 @@ def test_a_question_naming_a_paper_searches_that_paper_alone(seeded):
     assert len({h.paper_id for h in seeded.search("fuzzing deep learning libraries", k=5)}) > 1
     within = seeded.search("fuzzing deep learning libraries", k=5, within=[docter.id])
     assert [h.paper_id for h in within] == [docter.id]
+
+
+def test_a_library_no_longer_used_is_freed_with_its_connection(tmp_path):
+    """The sentence-vector cache belongs to each library: a cache on the method kept every Library
+    (and its SQLite connection) alive for the life of the process."""
+    import gc
+    import weakref
+
+    from fakes import HashEmbedder
+
+    lib = Library(tmp_path / "store", embedder=HashEmbedder())
+    lib.add([{"id": "p1", "title": "Sparse kernels", "abstract": "Sparse kernels speed up attention."}])
+    assert lib.sentence_similarities("sparse attention", ["Sparse kernels\nSparse kernels speed up attention."])
+    gone = weakref.ref(lib)
+    lib.close()
+    del lib
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_failed_delete_leaves_the_catalogue_usable(tmp_path):
+    """A delete that fails inside its transaction rolls it back: the connection is shared, and left
+    in a transaction it would fail every later write."""
+    from rag import StoreError
+    from rag.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog.commit([(Paper(id="p1", title="T", abstract="An abstract."), [])])
+    catalog._db.execute("CREATE TRIGGER no_delete BEFORE DELETE ON papers BEGIN SELECT RAISE(ABORT, 'held'); END")
+    with pytest.raises(StoreError, match="held"):
+        catalog.delete(["p1"])
+    assert not catalog._db.in_transaction
+    catalog._db.execute("DROP TRIGGER no_delete")
+    assert catalog.delete(["p1"]) == 1 and catalog.states() == {}
+    catalog.close()

@@ -103,3 +103,45 @@ def test_the_default_model_runs_converted_to_the_configured_format(tmp_path, emb
     assert library.llm().name == "qwen2.5-coder-0.5b-instruct-q4_k_m.q4_0"
     assert library.llm(fmt="").name == settings.model
     library.close()
+
+
+def test_two_processes_assembling_a_model_at_once_each_write_their_own_file(tmp_path, monkeypatch):
+    """Each assembly writes a temporary file of its own and renames it into place whole; with one
+    shared ``.partial`` name, one writer's rename took the file from under the other."""
+    import hashlib
+    import threading
+
+    from rag import models
+
+    parts = []
+    for n in range(3):
+        part = tmp_path / f"part{n}.bin"
+        part.write_bytes(bytes([n]) * (3 << 20))
+        parts.append(part)
+    whole = b"".join(p.read_bytes() for p in parts)
+    spec = ModelSpec(name="tiny", file="tiny.gguf", size=len(whole), sha256=hashlib.sha256(whole).hexdigest(),
+                     parts={"count": 3})
+    monkeypatch.setattr(models, "part_paths", lambda spec: parts)
+    cache, errors = tmp_path / "cache", []
+
+    def assemble():
+        try:
+            models._assemble(spec, cache / spec.file)
+        except Exception as exc:  # noqa: BLE001 - any failure of a concurrent writer fails the test
+            errors.append(exc)
+
+    writers = [threading.Thread(target=assemble) for _ in range(6)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(60)
+    assert errors == []
+    assert (cache / spec.file).read_bytes() == whole
+    assert not list(cache.glob("*.partial"))
+
+
+def test_an_unknown_model_name_is_a_model_error_naming_the_known_ones():
+    from rag.models import spec_named
+
+    with pytest.raises(ModelError, match=r"no model 'nope' in the catalogue \(qwen2.5-coder-0.5b"):
+        spec_named("nope")
