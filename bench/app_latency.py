@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app import ANSWERING, READING, SEARCHING  # noqa: E402
+from rag.app import ANSWERING, READING, SEARCHING  # noqa: E402
 from rag import Library  # noqa: E402
 from servers import free_port  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402

@@ -59,7 +59,7 @@ def ask_run(library: Library) -> dict:
 
 
 def concurrent_app_asks(library: Library) -> dict:
-    import app as app_module
+    from rag import app as app_module
     from gradio_client import Client
 
     demo = app_module.build_app(library).queue(default_concurrency_limit=1)

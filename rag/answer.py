@@ -7,9 +7,9 @@ display only, never parsed. A stream yields text pieces and exposes the checked 
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Generator, Iterator, Sequence
 
 from .retrieval import Hit
 
@@ -83,8 +83,11 @@ class Answer:
     def to_markdown(self) -> str:
         """The answer for a chat window: a refusal is marked as one, never dressed as an answer."""
         if self.abstained:
-            return f"**No answer found.** {self.text}\n\n_{self.reason}_" if self.reason else \
-                f"**No answer found.** {self.text}"
+            return (
+                f"**No answer found.** {self.text}\n\n_{self.reason}_"
+                if self.reason
+                else f"**No answer found.** {self.text}"
+            )
         text = self.text
         if self.citations and "[" not in text:  # topic summaries already carry their markers
             text = f"{text} " + "".join(f"[{c.number}]" for c in self.citations)

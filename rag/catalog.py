@@ -12,9 +12,9 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .chunking import Chunk
 from .errors import StoreError
@@ -89,14 +89,27 @@ class Catalog:
                 self._db.execute("BEGIN")
                 for paper, chunks in items:
                     self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
-                    self._db.executemany("INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
-                                         [(c.id, c.paper_id, c.title, c.text) for c in chunks])
+                    self._db.executemany(
+                        "INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
+                        [(c.id, c.paper_id, c.title, c.text) for c in chunks],
+                    )
                     self._db.execute(
                         "INSERT OR REPLACE INTO papers (id, title, abstract, authors, url, published, year,"
                         " source, version, content_hash, n_chunks) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (paper.id, paper.title, paper.abstract, json.dumps(list(paper.authors)), paper.url,
-                         paper.published, paper.year, paper.source, paper.version, paper.content_hash,
-                         len(chunks)))
+                        (
+                            paper.id,
+                            paper.title,
+                            paper.abstract,
+                            json.dumps(list(paper.authors)),
+                            paper.url,
+                            paper.published,
+                            paper.year,
+                            paper.source,
+                            paper.version,
+                            paper.content_hash,
+                            len(chunks),
+                        ),
+                    )
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -109,9 +122,14 @@ class Catalog:
 
     def update_details(self, papers: Sequence[Paper]) -> None:
         """Record new details (source, link, authors, date, version) of papers whose text is unchanged."""
-        self._run_many("UPDATE papers SET authors = ?, url = ?, published = ?, year = ?, source = ?, version = ? "
-                       "WHERE id = ?", [(json.dumps(list(p.authors)), p.url, p.published, p.year, p.source,
-                                         p.version, p.id) for p in papers])
+        self._run_many(
+            "UPDATE papers SET authors = ?, url = ?, published = ?, year = ?, source = ?, version = ? "
+            "WHERE id = ?",
+            [
+                (json.dumps(list(p.authors)), p.url, p.published, p.year, p.source, p.version, p.id)
+                for p in papers
+            ],
+        )
 
     def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
         try:
@@ -147,11 +165,12 @@ class Catalog:
         """The ids with aliases replaced by the id the paper is stored under."""
         if not paper_ids:
             return []
-        rows = self._run(f"SELECT alias, paper_id FROM aliases WHERE alias IN ({','.join('?' * len(paper_ids))})",
-                         list(paper_ids))
+        rows = self._run(
+            f"SELECT alias, paper_id FROM aliases WHERE alias IN ({','.join('?' * len(paper_ids))})",
+            list(paper_ids),
+        )
         found = dict(rows)
         return list(dict.fromkeys(found.get(i, i) for i in paper_ids))
-
 
     def titles(self) -> list[tuple[str, str, str]]:
         """(id, title, abstract) of every stored paper, for finding the same paper under another id."""
@@ -163,22 +182,39 @@ class Catalog:
             paper_ids = self.resolve(paper_ids)
             sql += f" WHERE id IN ({','.join('?' * len(paper_ids))})"
         rows = self._run(sql + " ORDER BY published DESC, added_at DESC, id", paper_ids or ())
-        return [Paper(id=r[0], title=r[1], abstract=r[2], authors=tuple(json.loads(r[3])), url=r[4],
-                      published=r[5], source=r[6], version=r[7]) for r in rows]
+        return [
+            Paper(
+                id=r[0],
+                title=r[1],
+                abstract=r[2],
+                authors=tuple(json.loads(r[3])),
+                url=r[4],
+                published=r[5],
+                source=r[6],
+                version=r[7],
+            )
+            for r in rows
+        ]
 
-    def filter_ids(self, source: str | None = None, year: int | None = None,
-                   author: str | None = None) -> list[str]:
-        clauses, params = [], []
-        if source:
-            clauses.append("source = ?"), params.append(source)
-        if year:
-            clauses.append("year = ?"), params.append(int(year))
-        if author:
-            clauses.append("authors LIKE ?"), params.append(f"%{author}%")
+    def filter_ids(
+        self, source: str | None = None, year: int | None = None, author: str | None = None
+    ) -> list[str]:
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for clause, value in (
+            ("source = ?", source),
+            ("year = ?", int(year) if year else None),
+            ("authors LIKE ?", f"%{author}%" if author else None),
+        ):
+            if value:
+                clauses.append(clause)
+                params.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         return [r[0] for r in self._run(f"SELECT id FROM papers{where}", params)]
 
-    def keyword_search(self, query: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[KeywordHit]:
+    def keyword_search(
+        self, query: str, limit: int, paper_ids: Sequence[str] | None = None
+    ) -> list[KeywordHit]:
         terms = sorted(set(re.findall(r"\w+", query.lower())))
         if not terms or paper_ids == []:
             return []
@@ -197,8 +233,11 @@ class Catalog:
         if not terms:
             return []
         match = "title : (" + " OR ".join(f'"{t}"' for t in terms) + ")"
-        rows = self._run("SELECT paper_id, title FROM chunk_text WHERE chunk_text MATCH ? "
-                         "ORDER BY bm25(chunk_text) LIMIT ?", [match, limit])
+        rows = self._run(
+            "SELECT paper_id, title FROM chunk_text WHERE chunk_text MATCH ? "
+            "ORDER BY bm25(chunk_text) LIMIT ?",
+            [match, limit],
+        )
         return list(dict.fromkeys(rows))
 
     def chunk_count(self) -> int:
@@ -209,8 +248,10 @@ class Catalog:
         return (rows[0][0], bool(rows[0][1])) if rows else None
 
     def cache_summary(self, key: str, paper_id: str, text: str, grounded: bool) -> None:
-        self._run("INSERT OR REPLACE INTO summaries (key, paper_id, text, grounded) VALUES (?, ?, ?, ?)",
-                  (key, paper_id, text, int(grounded)))
+        self._run(
+            "INSERT OR REPLACE INTO summaries (key, paper_id, text, grounded) VALUES (?, ?, ?, ?)",
+            (key, paper_id, text, int(grounded)),
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -14,8 +14,22 @@ from dataclasses import dataclass
 
 from .answer import Refusal
 from .questions import asks_name, asks_number, asks_paper, counted_noun
-from .text import (STOPWORDS, best_of, best_sentence, content_terms, coverage, is_name_like, mentions, numbers_in,
-                   sentences, specific_terms, stem, support, words)
+from .text import (
+    STOPWORDS,
+    best_of,
+    best_sentence,
+    content_terms,
+    coverage,
+    is_name_like,
+    mentions,
+    numbers_in,
+    sentences,
+    specific_terms,
+    stem,
+    support,
+    words,
+)
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -39,8 +53,15 @@ def relevance(similarity: float, coverage: float) -> float:
     return similarity + COVERAGE_WEIGHT * coverage
 
 
-def gate(question: str, passages: list[str], top_similarity: float | None, *,
-         min_relevance: float, min_coverage: float, named: bool = False) -> GateResult:
+def gate(
+    question: str,
+    passages: list[str],
+    top_similarity: float | None,
+    *,
+    min_relevance: float,
+    min_coverage: float,
+    named: bool = False,
+) -> GateResult:
     """Refuse before generation unless the retrieved text plausibly answers the question.
 
     ``top_similarity`` is the best similarity of any source sentence to the question. The names
@@ -56,9 +77,16 @@ def gate(question: str, passages: list[str], top_similarity: float | None, *,
     covered = coverage(question, text)
     missing = sorted(t for t in names if not mentions(text, t))
     if missing:
-        return GateResult(Refusal.NAMES_MISSING, f"the abstracts never mention {', '.join(missing)}", similarity, covered)
+        return GateResult(
+            Refusal.NAMES_MISSING, f"the abstracts never mention {', '.join(missing)}", similarity, covered
+        )
     if names and not any(all(mentions(p, t) for t in names) for p in passages):
-        return GateResult(Refusal.NAMES_APART, f"no abstract mentions {', '.join(sorted(names))} together", similarity, covered)
+        return GateResult(
+            Refusal.NAMES_APART,
+            f"no abstract mentions {', '.join(sorted(names))} together",
+            similarity,
+            covered,
+        )
     if named:
         return _named_gate(question, text, similarity, covered)
     # A question naming things (Monolith, GPT-4) that a source mentions is on topic even when the
@@ -66,8 +94,12 @@ def gate(question: str, passages: list[str], top_similarity: float | None, *,
     if names and covered >= min_coverage:
         return GateResult(None, "", similarity, covered)
     if relevance(similarity, covered) < min_relevance:
-        return GateResult(Refusal.LOW_RELEVANCE, f"no abstract is close to the question (similarity {similarity:.2f}, "
-                                 f"{covered:.0%} of its terms)", similarity, covered)
+        return GateResult(
+            Refusal.LOW_RELEVANCE,
+            f"no abstract is close to the question (similarity {similarity:.2f}, {covered:.0%} of its terms)",
+            similarity,
+            covered,
+        )
     return GateResult(None, "", similarity, covered)
 
 
@@ -80,8 +112,12 @@ def _named_gate(question: str, text: str, similarity: float, covered: float) -> 
     a number, for "how many" (the checks then require the answer's number in it).
     """
     if asks_number(question) and not numbers_in(text):
-        return GateResult(Refusal.LOW_RELEVANCE, "the question asks for a number and the paper it names gives none",
-                          similarity, covered)
+        return GateResult(
+            Refusal.LOW_RELEVANCE,
+            "the question asks for a number and the paper it names gives none",
+            similarity,
+            covered,
+        )
     return GateResult(None, "", similarity, covered)
 
 
@@ -89,8 +125,10 @@ def count_is_of(number: str, noun: str, text: str, window: int = 3) -> bool:
     """Whether ``text`` says ``number`` of ``noun`` ("94 bugs", "100 new bugs"), not of something else
     ("174 API functions"): the noun must follow the number within ``window`` words."""
     tokens = words(text)
-    return any(t == number and noun in {stem(w) for w in tokens[i + 1:i + 1 + window]}
-               for i, t in enumerate(tokens))
+    return any(
+        t == number and noun in {stem(w) for w in tokens[i + 1 : i + 1 + window]}
+        for i, t in enumerate(tokens)
+    )
 
 
 def miscounted(answer: str, question: str, cited: list[str]) -> list[str]:
@@ -98,7 +136,9 @@ def miscounted(answer: str, question: str, cited: list[str]) -> list[str]:
     Once one number does count X, another that the answer gives as a count of something else, as
     a cited source does ("94 bugs from 174 API functions"), is context rather than a wrong count."""
     noun = counted_noun(question)
-    numbers = [w for w in words(answer) if re.fullmatch(r"\d+(?:\.\d+)?", w)] if noun else []
+    if noun is None:
+        return []
+    numbers = [w for w in words(answer) if re.fullmatch(r"\d+(?:\.\d+)?", w)]
     wrong = [n for n in numbers if not any(count_is_of(n, noun, text) for text in cited)]
     if len(wrong) < len(numbers):
         wrong = [n for n in wrong if not counted_as_cited(n, answer, cited)]
@@ -108,8 +148,13 @@ def miscounted(answer: str, question: str, cited: list[str]) -> list[str]:
 def counted_as_cited(number: str, answer: str, cited: list[str], window: int = 3) -> bool:
     """Whether the answer gives ``number`` as a count of a thing a cited source counts with it too."""
     tokens = words(answer)
-    things = {stem(w) for i, t in enumerate(tokens) if t == number for w in tokens[i + 1:i + 1 + window]
-              if w not in STOPWORDS and not re.fullmatch(r"[\d.]+", w)}
+    things = {
+        stem(w)
+        for i, t in enumerate(tokens)
+        if t == number
+        for w in tokens[i + 1 : i + 1 + window]
+        if w not in STOPWORDS and not re.fullmatch(r"[\d.]+", w)
+    }
     return any(count_is_of(number, thing, text) for thing in things for text in cited)
 
 
@@ -124,8 +169,11 @@ def evidence_sentence(answer: str, question: str, source_text: str) -> str:
 
 def _leading_names(answer: str) -> set[str]:
     """Capitalised words opening a short answer ("Omniglot and Mini-ImageNet"): names there too."""
-    return {w.lower() for w in words(answer)[:1] if w[:1].isupper() and w.lower() not in STOPWORDS} \
-        if len(answer.split()) <= 4 else set()
+    return (
+        {w.lower() for w in words(answer)[:1] if w[:1].isupper() and w.lower() not in STOPWORDS}
+        if len(answer.split()) <= 4
+        else set()
+    )
 
 
 @dataclass(frozen=True)
@@ -136,8 +184,9 @@ class CitationCheck:
     unsupported: str  # the same, for display; empty when it is supported
 
 
-def check_citations(answer: str, question: str, cited: list[int], sources: list[str], *,
-                    min_support: float) -> CitationCheck:
+def check_citations(
+    answer: str, question: str, cited: list[int], sources: list[str], *, min_support: float
+) -> CitationCheck:
     """Keep citations whose sources contain the answer's terms; require its names and numbers in them."""
     in_range = [n for n in dict.fromkeys(cited) if 1 <= n <= len(sources)]
     claim = content_terms(answer)
@@ -156,15 +205,22 @@ def check_citations(answer: str, question: str, cited: list[int], sources: list[
     cited_text = "\n".join(sources[n - 1] for n in kept)
     missing = sorted(t for t in specific_terms(answer) if not mentions(cited_text, t))
     if missing:
-        return CitationCheck(kept, dropped, Refusal.NAMES_NOT_CITED, f"the cited abstracts never mention {', '.join(missing)}")
+        return CitationCheck(
+            kept, dropped, Refusal.NAMES_NOT_CITED, f"the cited abstracts never mention {', '.join(missing)}"
+        )
     wrong = miscounted(answer, question, [sources[n - 1] for n in kept])
     if wrong:
-        return CitationCheck(kept, dropped, Refusal.COUNT_MISMATCH, f"the cited abstracts do not count {', '.join(wrong)}")
+        return CitationCheck(
+            kept, dropped, Refusal.COUNT_MISMATCH, f"the cited abstracts do not count {', '.join(wrong)}"
+        )
     return CitationCheck(kept, dropped, None, "")
 
 
-_NUMBER_WORDS = re.compile(r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
-                           r"hundreds?|thousands?|millions?|billions?|half|twice|double)\b", re.I)
+_NUMBER_WORDS = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"hundreds?|thousands?|millions?|billions?|half|twice|double)\b",
+    re.I,
+)
 
 
 def wrong_answer_type(question: str, answer: str) -> str:
@@ -195,8 +251,9 @@ def names_a_cited_paper(question: str, text: str, cited: list[tuple[str, str]]) 
         return True
     names = {w for w in words(text) if w.lower() not in STOPWORDS and len(w) > 2}
     coined = {w for w in names if w[:1].isupper() or is_name_like(w)}
-    return any(mentions(title, name) for title, _ in cited for name in names) or \
-        any(introduces(abstract, name) for _, abstract in cited for name in coined)
+    return any(mentions(title, name) for title, _ in cited for name in names) or any(
+        introduces(abstract, name) for _, abstract in cited for name in coined
+    )
 
 
 _INTRODUCING = re.compile(r"\b(?:propos|introduc|present|call|dub|nam|term|develop)\w*", re.I)
@@ -234,27 +291,44 @@ class ClaimCheck:
     reason: str  # the same, for display
 
 
-def check_claim(question: str, text: str, cited: list[int], titles: list[str], abstracts: list[str], *,
-                min_support: float) -> ClaimCheck:
+def check_claim(
+    question: str, text: str, cited: list[int], titles: list[str], abstracts: list[str], *, min_support: float
+) -> ClaimCheck:
     """Every check an open answer must pass, in order: it is of the kind asked for, its cited
     sources hold its terms, names and numbers, a "which paper" answer identifies a cited paper,
     and the cited sources are on the question."""
     # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can, when
     # it is the kind of thing asked for (a number to "how many", a name to "which method").
-    wrong = wrong_answer_type(question, text) or ("" if content_terms(text) or specific_terms(text) else "it says nothing")
+    wrong = wrong_answer_type(question, text) or (
+        "" if content_terms(text) or specific_terms(text) else "it says nothing"
+    )
     if wrong:
-        return ClaimCheck([], [], Refusal.NOT_AN_ANSWER,
-                          f"answer withdrawn: {text!r} does not answer the question ({wrong})")
+        return ClaimCheck(
+            [],
+            [],
+            Refusal.NOT_AN_ANSWER,
+            f"answer withdrawn: {text!r} does not answer the question ({wrong})",
+        )
     passages = [f"{title}\n{abstract}" for title, abstract in zip(titles, abstracts)]
     check = check_citations(text, question, cited, passages, min_support=min_support)
     if check.refusal:
         # The withdrawn text is kept in the reason: the reader sees what was not supported.
-        return ClaimCheck(check.kept, check.dropped, check.refusal, f"answer withdrawn: {text!r}: {check.unsupported}")
+        return ClaimCheck(
+            check.kept, check.dropped, check.refusal, f"answer withdrawn: {text!r}: {check.unsupported}"
+        )
     if not names_a_cited_paper(question, text, [(titles[n - 1], abstracts[n - 1]) for n in check.kept]):
-        return ClaimCheck(check.kept, check.dropped, Refusal.NOT_AN_ANSWER,
-                          f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper")
+        return ClaimCheck(
+            check.kept,
+            check.dropped,
+            Refusal.NOT_AN_ANSWER,
+            f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
+        )
     if off_question(question, check.kept, passages):
-        return ClaimCheck(check.kept, check.dropped, Refusal.OFF_QUESTION,
-                          f"answer withdrawn: {text!r} comes from a source that shares less than half as many of "
-                          "the question's terms as another source")
+        return ClaimCheck(
+            check.kept,
+            check.dropped,
+            Refusal.OFF_QUESTION,
+            f"answer withdrawn: {text!r} comes from a source that shares less than half as many of "
+            "the question's terms as another source",
+        )
     return ClaimCheck(check.kept, check.dropped, None, "")

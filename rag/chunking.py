@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -28,18 +28,31 @@ class Chunk:
 
 
 class Chunker:
-    def __init__(self, count_tokens: Callable[[str], int], window_tokens: int, chunk_tokens: int,
-                 overlap_tokens: int):
+    def __init__(
+        self, count_tokens: Callable[[str], int], window_tokens: int, chunk_tokens: int, overlap_tokens: int
+    ):
         self.count_tokens, self.window = count_tokens, window_tokens
         self.splitter = RecursiveCharacterTextSplitter(
-            separators=_SEPARATORS, is_separator_regex=True, keep_separator=True,
-            chunk_size=chunk_tokens, chunk_overlap=overlap_tokens, length_function=count_tokens)
+            separators=_SEPARATORS,
+            is_separator_regex=True,
+            keep_separator=True,
+            chunk_size=chunk_tokens,
+            chunk_overlap=overlap_tokens,
+            length_function=count_tokens,
+        )
 
     def chunks(self, paper: Paper) -> list[Chunk]:
         """One chunk when title and abstract fit the embedder's window, else overlapping pieces."""
         budget = self.window - 2 - self.count_tokens(paper.title + "\n\n")  # 2 = [CLS] and [SEP]
-        pieces = [paper.abstract] if self.count_tokens(paper.abstract) <= budget \
+        pieces = (
+            [paper.abstract]
+            if self.count_tokens(paper.abstract) <= budget
             else self.splitter.split_text(paper.abstract)
+        )
         version = paper.content_hash[:8]  # new content gets new chunk ids, so stale ones are findable
-        return [Chunk(id=f"{paper.id}#{version}#{i}", paper_id=paper.id, title=paper.title, text=piece,
-                      position=i) for i, piece in enumerate(pieces)]
+        return [
+            Chunk(
+                id=f"{paper.id}#{version}#{i}", paper_id=paper.id, title=paper.title, text=piece, position=i
+            )
+            for i, piece in enumerate(pieces)
+        ]

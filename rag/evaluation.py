@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections import Counter
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from .errors import InputError, RagError
-from .paper import make_paper
+from .paper import Paper, make_paper
 
 if TYPE_CHECKING:
     from .llm import LLM
@@ -39,7 +39,8 @@ class RetrievalScores:
 
 def load_pubmedqa(path: str | Path, limit: int | None = None):
     """Papers and questions from a PubMedQA jsonl (``pmid``, ``question``, ``abstract``)."""
-    papers, items = [], []
+    papers: list[Paper] = []
+    items: list[QAItem] = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if limit is not None and len(items) >= limit:
@@ -47,8 +48,14 @@ def load_pubmedqa(path: str | Path, limit: int | None = None):
             try:
                 row = json.loads(line)
                 # A neutral title: the question must not leak into what is indexed.
-                paper = make_paper(f"PubMed {row['pmid']}", row["abstract"], given_id=f"pmid:{row['pmid']}",
-                                   source="pubmedqa", path=str(path), record=f"line {number}")
+                paper = make_paper(
+                    f"PubMed {row['pmid']}",
+                    row["abstract"],
+                    given_id=f"pmid:{row['pmid']}",
+                    source="pubmedqa",
+                    path=str(path),
+                    record=f"line {number}",
+                )
                 items.append(QAItem(paper.id, row["question"], row.get("final_decision", "")))
                 papers.append(paper)
             except (json.JSONDecodeError, KeyError) as exc:
@@ -67,8 +74,14 @@ def score(library, items: list[QAItem], mode: str) -> RetrievalScores:
     n = len(items)
     recall = lambda k: sum(1 for r in ranks if r and r <= k) / n
     latencies.sort()
-    return RetrievalScores(mode, recall(1), recall(5), recall(10), sum(1 / r for r in ranks if r) / n,
-                           latencies[len(latencies) // 2])
+    return RetrievalScores(
+        mode,
+        recall(1),
+        recall(5),
+        recall(10),
+        sum(1 / r for r in ranks if r) / n,
+        latencies[len(latencies) // 2],
+    )
 
 
 def evaluate_retrieval(data: str | Path, limit: int | None = None, progress=None) -> dict:
@@ -83,8 +96,13 @@ def evaluate_retrieval(data: str | Path, limit: int | None = None, progress=None
         ingest_seconds = time.perf_counter() - started
         results = [asdict(score(library, items, mode)) for mode in MODES]
         library.close()
-    return {"data": str(data), "questions": len(items), "papers": summary.added,
-            "ingest_seconds": round(ingest_seconds, 2), "modes": results}
+    return {
+        "data": str(data),
+        "questions": len(items),
+        "papers": summary.added,
+        "ingest_seconds": round(ingest_seconds, 2),
+        "modes": results,
+    }
 
 
 def _ask_all(indexed: list, items: list[QAItem], model: str | None, progress) -> list[tuple]:
@@ -107,12 +125,19 @@ def write_details(path: str | Path, rows: list[tuple], present: set[str] | None 
     """One JSON line per question: what was asked, what came back and why, for reading failures."""
     with open(path, "w", encoding="utf-8") as out:
         for item, answer in rows:
-            line = {"paper_id": item.paper_id, "question": item.question,
-                    "expected": getattr(item, "decision", None) or getattr(item, "answers", None),
-                    "verdict": answer.verdict, "verdict_scores": answer.verdict_scores,
-                    "abstained": answer.abstained, "refusal": answer.refusal and answer.refusal.value,
-                    "reason": answer.reason, "text": answer.text,
-                    "cited": [c.paper_id for c in answer.citations], "timings": answer.timings}
+            line = {
+                "paper_id": item.paper_id,
+                "question": item.question,
+                "expected": getattr(item, "decision", None) or getattr(item, "answers", None),
+                "verdict": answer.verdict,
+                "verdict_scores": answer.verdict_scores,
+                "abstained": answer.abstained,
+                "refusal": answer.refusal and answer.refusal.value,
+                "reason": answer.reason,
+                "text": answer.text,
+                "cited": [c.paper_id for c in answer.citations],
+                "timings": answer.timings,
+            }
             if present is not None:
                 line["present"] = item.paper_id in present
             out.write(json.dumps(line) + "\n")
@@ -123,8 +148,13 @@ def majority_share(decisions: list[str]) -> float:
     return round(Counter(decisions).most_common(1)[0][1] / len(decisions), 3) if decisions else 0.0
 
 
-def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = None, progress=None,
-                details: str | Path | None = None) -> dict:
+def evaluate_qa(
+    data: str | Path,
+    limit: int | None = None,
+    model: str | None = None,
+    progress=None,
+    details: str | Path | None = None,
+) -> dict:
     """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
     papers, items = load_pubmedqa(data)
     rows = _ask_all(papers, items[:limit] if limit else items, model, progress)
@@ -135,17 +165,26 @@ def evaluate_qa(data: str | Path, limit: int | None = None, model: str | None = 
     cited = [(i, a) for i, a in answered if a.citations]
     precise = sum(1 for i, a in cited if i.paper_id in {c.paper_id for c in a.citations})
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
-    return {"data": str(data), "questions": len(rows), "answered": len(answered),
-            "accuracy_all": round(correct / len(rows), 3) if rows else 0.0,
-            "accuracy_answered": round(correct / len(answered), 3) if answered else 0.0,
-            "majority_baseline": majority_share([i.decision for i, _ in rows]),
-            "citation_precision": round(precise / len(cited), 3) if cited else 0.0,
-            "verdicts": dict(Counter(a.verdict for _, a in answered)),
-            "median_first_token_s": firsts[len(firsts) // 2] if firsts else None}
+    return {
+        "data": str(data),
+        "questions": len(rows),
+        "answered": len(answered),
+        "accuracy_all": round(correct / len(rows), 3) if rows else 0.0,
+        "accuracy_answered": round(correct / len(answered), 3) if answered else 0.0,
+        "majority_baseline": majority_share([i.decision for i, _ in rows]),
+        "citation_precision": round(precise / len(cited), 3) if cited else 0.0,
+        "verdicts": dict(Counter(a.verdict for _, a in answered)),
+        "median_first_token_s": firsts[len(firsts) // 2] if firsts else None,
+    }
 
 
-def evaluate_abstention(data: str | Path, limit: int | None = None, model: str | None = None,
-                        progress=None, details: str | Path | None = None) -> dict:
+def evaluate_abstention(
+    data: str | Path,
+    limit: int | None = None,
+    model: str | None = None,
+    progress=None,
+    details: str | Path | None = None,
+) -> dict:
     """Index every other abstract; questions on the rest should be refused, the others answered."""
     papers, items = load_pubmedqa(data)
     indexed = {p.id for p in papers[::2]}
@@ -159,11 +198,15 @@ def evaluate_abstention(data: str | Path, limit: int | None = None, model: str |
     answered_present = sum(not outcomes[i].abstained for i in present)
     gate_refusals = sum(outcomes[i].abstained and outcomes[i].refusal.before_generation for i in absent)
     present_reasons = Counter(outcomes[i].refusal.value for i in present if outcomes[i].abstained)
-    return {"data": str(data), "present_questions": len(present), "absent_questions": len(absent),
-            "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
-            "answer_rate_present": round(answered_present / len(present), 3) if present else 0.0,
-            "absent_refused_by_gate": gate_refusals,
-            "present_refused_because": dict(present_reasons.most_common())}
+    return {
+        "data": str(data),
+        "present_questions": len(present),
+        "absent_questions": len(absent),
+        "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
+        "answer_rate_present": round(answered_present / len(present), 3) if present else 0.0,
+        "absent_refused_by_gate": gate_refusals,
+        "present_refused_because": dict(present_reasons.most_common()),
+    }
 
 
 @dataclass(frozen=True)
@@ -181,10 +224,18 @@ def load_factoid(data: str | Path, corpus: str | Path, limit: int | None = None)
         for number, line in enumerate(handle, 1):
             try:
                 row = json.loads(line)
-                paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="corpus",
-                                   path=str(corpus), record=f"line {number}")
+                paper = make_paper(
+                    row["title"],
+                    row["abstract"],
+                    given_id=row["paper_id"],
+                    source="corpus",
+                    path=str(corpus),
+                    record=f"line {number}",
+                )
             except (json.JSONDecodeError, KeyError) as exc:
-                raise InputError(f"not a SciTLDR-format record ({exc})", str(corpus), f"line {number}") from exc
+                raise InputError(
+                    f"not a SciTLDR-format record ({exc})", str(corpus), f"line {number}"
+                ) from exc
             papers.append(paper)
             ids[row["paper_id"]] = paper.id
     items = []
@@ -192,15 +243,26 @@ def load_factoid(data: str | Path, corpus: str | Path, limit: int | None = None)
         for number, line in enumerate(handle, 1):
             try:
                 row = json.loads(line)
-                items.append(FactoidItem(ids[row["paper_id"]], row["question"], tuple(row["answers"]), row["kind"]))
+                items.append(
+                    FactoidItem(ids[row["paper_id"]], row["question"], tuple(row["answers"]), row["kind"])
+                )
             except (json.JSONDecodeError, KeyError) as exc:
-                raise InputError(f"not a factoid record, or its paper is not in {corpus} ({exc})", str(data),
-                                 f"line {number}") from exc
+                raise InputError(
+                    f"not a factoid record, or its paper is not in {corpus} ({exc})",
+                    str(data),
+                    f"line {number}",
+                ) from exc
     return papers, items[:limit] if limit else items
 
 
-def evaluate_factoid(data: str | Path, corpus: str | Path, limit: int | None = None, model: str | None = None,
-                     progress=None, details: str | Path | None = None) -> dict:
+def evaluate_factoid(
+    data: str | Path,
+    corpus: str | Path,
+    limit: int | None = None,
+    model: str | None = None,
+    progress=None,
+    details: str | Path | None = None,
+) -> dict:
     """Ask every factoid question over the whole corpus: answerable ones should be answered with
     the expected span and the right citation, unanswerable ones refused."""
     from .text import mentions
@@ -216,26 +278,42 @@ def evaluate_factoid(data: str | Path, corpus: str | Path, limit: int | None = N
     cited = sum(1 for i, a in answered if i.paper_id in {c.paper_id for c in a.citations})
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
     share = lambda n, d: round(n / d, 3) if d else 0.0
-    return {"data": str(data), "corpus": str(corpus), "answerable": len(answerable),
-            "unanswerable": len(unanswerable),
-            "answered": len(answered), "refused_answerable": share(len(answerable) - len(answered), len(answerable)),
-            "span_in_answer": share(span, len(answered)), "right_citation": share(cited, len(answered)),
-            "refused_unanswerable": share(sum(a.abstained for a in unanswerable), len(unanswerable)),
-            "by_kind": {kind: {"questions": sum(1 for i, _ in rows if i.kind == kind),
-                               "answered": sum(1 for i, a in rows if i.kind == kind and not a.abstained)}
-                        for kind in sorted({i.kind for i, _ in rows})},
-            "median_first_token_s": firsts[len(firsts) // 2] if firsts else None}
+    return {
+        "data": str(data),
+        "corpus": str(corpus),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "answered": len(answered),
+        "refused_answerable": share(len(answerable) - len(answered), len(answerable)),
+        "span_in_answer": share(span, len(answered)),
+        "right_citation": share(cited, len(answered)),
+        "refused_unanswerable": share(sum(a.abstained for a in unanswerable), len(unanswerable)),
+        "by_kind": {
+            kind: {
+                "questions": sum(1 for i, _ in rows if i.kind == kind),
+                "answered": sum(1 for i, a in rows if i.kind == kind and not a.abstained),
+            }
+            for kind in sorted({i.kind for i, _ in rows})
+        },
+        "median_first_token_s": firsts[len(firsts) // 2] if firsts else None,
+    }
 
 
 def load_scitldr(path: str | Path, limit: int | None = None):
-    rows = []
+    rows: list[tuple[Paper, list[str]]] = []
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if limit is not None and len(rows) >= limit:
                 break
             row = json.loads(line)
-            paper = make_paper(row["title"], row["abstract"], given_id=row["paper_id"], source="scitldr",
-                               path=str(path), record=f"line {number}")
+            paper = make_paper(
+                row["title"],
+                row["abstract"],
+                given_id=row["paper_id"],
+                source="scitldr",
+                path=str(path),
+                record=f"line {number}",
+            )
             rows.append((paper, row["tldrs"]))
     return rows
 
@@ -245,15 +323,21 @@ class _Recorded:
     (what the selection chose from, to study other selections without generating again)."""
 
     def __init__(self, llm: LLM):
-        self.llm, self.name, self.last = llm, llm.name, []
+        self.llm, self.name = llm, llm.name
+        self.last: list[str] = []
 
     def samples(self, *args, **kwargs) -> list[str]:
         self.last = self.llm.samples(*args, **kwargs)
         return self.last
 
 
-def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None = None, progress=None,
-                  details: str | Path | None = None) -> dict:
+def evaluate_tldr(
+    data: str | Path,
+    limit: int | None = None,
+    model: str | None = None,
+    progress=None,
+    details: str | Path | None = None,
+) -> dict:
     """ROUGE-1/2/L (stemmed, best over references) of model summaries next to two baselines, and
     how many lines a reader would find wanting: opening with "This paper"/"We", or restating the
     title (>= 80% of their content words are the title's)."""
@@ -263,26 +347,36 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
         raise RagError("rag eval tldr needs the eval extra: pip install 'rag-abstracts[eval]'") from exc
 
     from .catalog import Catalog
-    from .text import sentences
     from .library import Library
     from .summaries import Method, opens_with_self_reference, summarize, title_share
+    from .text import sentences
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    best = lambda refs, text: {k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in
-                               ("rouge1", "rouge2", "rougeL")}
+    best = lambda refs, text: {
+        k: max(scorer.score(r, text)[k].fmeasure for r in refs) for k in ("rouge1", "rouge2", "rougeL")
+    }
     rows = load_scitldr(data, limit)
-    systems = {"model": [], "title": [], "first_sentence": []}
+    systems: dict[str, list[dict]] = {"model": [], "title": [], "first_sentence": []}
     seconds, lines = [], []
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         catalog = Catalog(Path(tmp) / "catalog.sqlite3")
         library = Library(Path(tmp) / "store")
         llm, method = _Recorded(library.llm(model)), Method.from_settings(library.settings)
         for done, (paper, refs) in enumerate(rows, 1):
-            summary = summarize(paper, llm, catalog, method)
+            summary = summarize(paper, cast("LLM", llm), catalog, method)
             seconds.append(summary.seconds)
             systems["model"].append(best(refs, summary.text))
-            lines.append({"id": paper.id, "title": paper.title, "summary": summary.text, "grounded": summary.grounded,
-                          "seconds": round(summary.seconds, 2), **systems["model"][-1], "candidates": llm.last})
+            lines.append(
+                {
+                    "id": paper.id,
+                    "title": paper.title,
+                    "summary": summary.text,
+                    "grounded": summary.grounded,
+                    "seconds": round(summary.seconds, 2),
+                    **systems["model"][-1],
+                    "candidates": llm.last,
+                }
+            )
             systems["title"].append(best(refs, paper.title))
             systems["first_sentence"].append(best(refs, (sentences(paper.abstract) or [paper.abstract])[0]))
             if progress:
@@ -292,11 +386,18 @@ def evaluate_tldr(data: str | Path, limit: int | None = None, model: str | None 
         Path(details).write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines))
     mean = lambda scores, k: round(100 * sum(s[k] for s in scores) / len(scores), 1)
     share = lambda test: round(100 * sum(map(test, lines)) / len(lines), 1) if lines else None
-    return {"data": str(data), "papers": len(rows), "model": llm.name,
-            "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
-            "median_seconds_per_paper": round(statistics.median(seconds), 2) if seconds else None,
-            "opens_with_this_paper_or_we_pct": share(lambda line: opens_with_self_reference(line["summary"])),
-            "restates_title_pct": share(lambda line: title_share(line["summary"], line["title"]) >= 0.8),
-            "extract_fallback_pct": share(lambda line: not line["grounded"]),
-            "systems": {name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
-                        for name, scores in systems.items() if scores}}
+    return {
+        "data": str(data),
+        "papers": len(rows),
+        "model": llm.name,
+        "seconds_per_paper": round(sum(seconds) / len(seconds), 2) if seconds else None,
+        "median_seconds_per_paper": round(statistics.median(seconds), 2) if seconds else None,
+        "opens_with_this_paper_or_we_pct": share(lambda line: opens_with_self_reference(line["summary"])),
+        "restates_title_pct": share(lambda line: title_share(line["summary"], line["title"]) >= 0.8),
+        "extract_fallback_pct": share(lambda line: not line["grounded"]),
+        "systems": {
+            name: {k: mean(scores, k) for k in ("rouge1", "rouge2", "rougeL")}
+            for name, scores in systems.items()
+            if scores
+        },
+    }

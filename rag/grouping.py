@@ -12,8 +12,11 @@ import numpy as np
 from .text import STOPWORDS, stem, words
 
 # Words every paper uses (stemmed, as they are compared): they would name every group alike.
-GENERIC = frozenset(stem(word) for word in """paper method methods model models approach results propose proposed show
-new based using use task tasks performance data network networks learning deep neural via toward towards""".split())
+GENERIC = frozenset(
+    stem(word)
+    for word in """paper method methods model models approach results propose proposed show new based
+using use task tasks performance data network networks learning deep neural via toward towards""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ def cluster(vectors: np.ndarray, groups: int, restarts: int = 10, rounds: int = 
         means = vectors[_spread_start(vectors, groups, rng)]
         for _ in range(rounds):
             labels = np.argmax(vectors @ means.T, axis=1)
-            updated = np.stack([vectors[labels == g].sum(axis=0) if np.any(labels == g) else means[g]
-                                for g in range(groups)])
+            updated = np.stack(
+                [vectors[labels == g].sum(axis=0) if np.any(labels == g) else means[g] for g in range(groups)]
+            )
             updated /= np.clip(np.linalg.norm(updated, axis=1, keepdims=True), 1e-12, None)
             if np.allclose(updated, means):
                 break
@@ -45,7 +49,8 @@ def cluster(vectors: np.ndarray, groups: int, restarts: int = 10, rounds: int = 
         fit = float(np.sum(vectors * means[labels]))
         if fit > best_fit:
             best, best_fit = labels, fit
-    return best.tolist()
+    assert best is not None  # at least one restart ran
+    return [int(label) for label in best]
 
 
 def _spread_start(vectors: np.ndarray, groups: int, rng) -> list[int]:
@@ -61,7 +66,9 @@ def _spread_start(vectors: np.ndarray, groups: int, rng) -> list[int]:
 
 def topic_name(texts: list[str], others: list[str], size: int = 3) -> str:
     """The group's most distinctive words: used by many of its papers, few of the rest."""
-    inside, outside, spelling = Counter(), Counter(), {}
+    inside: Counter[str] = Counter()
+    outside: Counter[str] = Counter()
+    spelling: dict[str, Counter[str]] = {}
     for group, counter in ((texts, inside), (others, outside)):
         for text in group:
             seen = set()
@@ -72,8 +79,11 @@ def topic_name(texts: list[str], others: list[str], size: int = 3) -> str:
                 spelling.setdefault(key, Counter())[word if word.isupper() else word.lower()] += 1
                 seen.add(key)
             counter.update(seen)
-    score = {key: (n / len(texts)) * math.log((1 + len(others)) / (1 + outside[key]))
-             for key, n in inside.items() if n > 1 or len(texts) == 1}
+    score = {
+        key: (n / len(texts)) * math.log((1 + len(others)) / (1 + outside[key]))
+        for key, n in inside.items()
+        if n > 1 or len(texts) == 1
+    }
     best = sorted(score, key=lambda key: (-score[key], key))[:size]
     return ", ".join(spelling[key].most_common(1)[0][0] for key in best)
 
@@ -86,7 +96,10 @@ def topics(paper_ids: list[str], titles: list[str], lines: list[str], vectors: n
     for group in sorted(set(labels), key=lambda g: (-labels.count(g), labels.index(g))):
         inside = [i for i, label in enumerate(labels) if label == group]
         outside = [i for i, label in enumerate(labels) if label != group]
-        name = (topic_name([titles[i] for i in inside], [titles[i] for i in outside])
-                or topic_name([lines[i] for i in inside], [lines[i] for i in outside]) or "Other papers")
+        name = (
+            topic_name([titles[i] for i in inside], [titles[i] for i in outside])
+            or topic_name([lines[i] for i in inside], [lines[i] for i in outside])
+            or "Other papers"
+        )
         found.append(Topic(name, [paper_ids[i] for i in inside]))
     return found

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
 
 from .catalog import Catalog
 from .chunking import Chunker
@@ -35,8 +35,10 @@ class IngestSummary:
     def __str__(self) -> str:
         relabelled = f", details updated {self.relabelled}" if self.relabelled else ""
         merged = f", merged {len(self.merged)} duplicates" if self.merged else ""
-        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabelled}{merged}, "
-                f"skipped {len(self.skipped)} in {self.seconds:.1f}s")
+        return (
+            f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}{relabelled}{merged}, "
+            f"skipped {len(self.skipped)} in {self.seconds:.1f}s"
+        )
 
     def report(self) -> str:
         """The counts, then each skipped record by name and reason, one per line (Markdown)."""
@@ -65,8 +67,15 @@ def _same_text(a: str, b: str) -> bool:
 
 def _id_rank(paper: Paper) -> int:
     """Which id a merged paper keeps: arXiv's, then a DOI, then a source's own, then a title hash."""
-    return 0 if paper.id.startswith("arxiv:") else 1 if paper.id.startswith("doi:") else \
-        3 if paper.id.startswith("title:") else 2
+    return (
+        0
+        if paper.id.startswith("arxiv:")
+        else 1
+        if paper.id.startswith("doi:")
+        else 3
+        if paper.id.startswith("title:")
+        else 2
+    )
 
 
 def merge_duplicates(papers: Sequence[Paper], catalog: Catalog) -> tuple[list[Paper], list[tuple[str, str]]]:
@@ -83,7 +92,12 @@ def merge_duplicates(papers: Sequence[Paper], catalog: Catalog) -> tuple[list[Pa
             merged.append((paper.id, twin.id))
             continue
         pid, abstract = stored.get(key, (None, ""))
-        if paper.id not in known and pid not in (None, paper.id) and _same_text(abstract, paper.abstract):
+        if (
+            paper.id not in known
+            and pid is not None
+            and pid != paper.id
+            and _same_text(abstract, paper.abstract)
+        ):
             merged.append((paper.id, pid))
             continue
         kept.setdefault(key, paper)
@@ -110,8 +124,16 @@ def repair(catalog: Catalog, store: VectorStore) -> None:
         catalog.delete(incomplete)
 
 
-def ingest(papers: Sequence[Paper], *, catalog: Catalog, store: VectorStore, chunker: Chunker,
-           embedder: Embedder, batch_papers: int, progress: Progress | None = None) -> IngestSummary:
+def ingest(
+    papers: Sequence[Paper],
+    *,
+    catalog: Catalog,
+    store: VectorStore,
+    chunker: Chunker,
+    embedder: Embedder,
+    batch_papers: int,
+    progress: Progress | None = None,
+) -> IngestSummary:
     started = time.perf_counter()
     summary = IngestSummary()
     repair(catalog, store)
@@ -141,7 +163,7 @@ def ingest(papers: Sequence[Paper], *, catalog: Catalog, store: VectorStore, chu
     if progress:
         progress(done, len(papers))
     for start in range(0, len(todo), batch_papers):
-        batch = todo[start:start + batch_papers]
+        batch = todo[start : start + batch_papers]
         _write_batch(batch, catalog, store, chunker, embedder)
         done += len(batch)
         if progress:
@@ -150,8 +172,9 @@ def ingest(papers: Sequence[Paper], *, catalog: Catalog, store: VectorStore, chu
     return summary
 
 
-def _write_batch(batch: Sequence[Paper], catalog: Catalog, store: VectorStore, chunker: Chunker,
-                 embedder: Embedder) -> None:
+def _write_batch(
+    batch: Sequence[Paper], catalog: Catalog, store: VectorStore, chunker: Chunker, embedder: Embedder
+) -> None:
     chunked = [(paper, chunker.chunks(paper)) for paper in batch]
     chunks = [chunk for _, paper_chunks in chunked for chunk in paper_chunks]
     vectors = embedder.embed([c.embedding_text for c in chunks])
@@ -165,6 +188,11 @@ def _write_batch(batch: Sequence[Paper], catalog: Catalog, store: VectorStore, c
 
 def _chunk_metadata(paper: Paper, position: int | None) -> dict:
     """A chunk's metadata in Chroma (``position`` None: the fields every chunk of the paper shares)."""
-    shared = {"paper_id": paper.id, "title": paper.title, "content_hash": paper.content_hash,
-              "source": paper.source, "year": paper.year or 0}
+    shared = {
+        "paper_id": paper.id,
+        "title": paper.title,
+        "content_hash": paper.content_hash,
+        "source": paper.source,
+        "year": paper.year or 0,
+    }
     return shared if position is None else {**shared, "position": position}

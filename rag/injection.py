@@ -24,7 +24,9 @@ _TO_THE_READER = re.compile(
     r"|\bnew\s+instructions?\s*:"
     r"|\b(?:correct|right|only|true)\s+(?:answer|response|reply)\s+(?:to|for)\s+(?:any|every|all|each)\b"
     # A bare imperative to the reader ("Reply PWNED.", "Say yes."), which no abstract sentence is.
-    r"|^\W*(?:reply|respond|say|output|print)\b(?:\s+\S+){0,3}\W*$", re.I)
+    r"|^\W*(?:reply|respond|say|output|print)\b(?:\s+\S+){0,3}\W*$",
+    re.I,
+)
 
 
 def addresses_reader(sentence: str) -> bool:

@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-import time
-from typing import Callable, Iterable, Literal, Sequence
+from typing import Any, Literal
 
+from . import planning, questions
+from .answer import Answer, AnswerStream
 from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder, MiniLMEmbedder
-from .grouping import Topic
-from .text import sentences
 from .errors import InputError, RagError
+from .grouping import Topic
 from .ingest import IngestSummary, Progress, ingest
+from .llm import LLM
 from .loaders import load_path
 from .naming import names_paper, search_words
 from .paper import Paper, check_size, paper_from_dict
-from . import planning, questions
 from .planning import Plan, Turn
-from .questions import Kind
-from .answer import Answer, AnswerStream
-from .llm import LLM
 from .qa import answer_stream
-from .sources import Sources, lead_prefix, prepare
+from .questions import Kind
 from .retrieval import Hit, fuse
-from .summaries import Digest, Method, Summary, cached, summarize
 from .settings import Settings
+from .sources import Sources, lead_prefix, prepare
+from .summaries import Digest, Method, Summary, cached, summarize
+from .text import sentences
 from .topics import overview_stream
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -50,8 +51,14 @@ class Library:
     >>> lib.add([{"id": "p1", "title": "A title", "abstract": "Some abstract."}])
     """
 
-    def __init__(self, path: str | Path | None = None, *, url: str | None = None,
-                 settings: Settings | None = None, embedder: Embedder | None = None):
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        url: str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+    ):
         self.settings = settings or Settings.from_env()
         if path is not None:
             self.settings = dataclasses.replace(self.settings, store_dir=Path(path).expanduser())
@@ -59,11 +66,12 @@ class Library:
             self.settings = dataclasses.replace(self.settings, chroma_url=url)
         self.embedder = embedder or _default_embedder(self.settings)
         self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
-        self._store = None  # opened on first use: Chroma's start-up is not free
+        self._store: Any = None  # the VectorStore, opened on first use: Chroma's start-up is not free
         # Per library, and holding the embedder rather than the library: a cache on the method
         # would keep every Library (and its SQLite connection) alive for the process's life.
         self._sentence_vectors = functools.lru_cache(maxsize=256)(
-            functools.partial(_sentence_vectors, self.embedder))
+            functools.partial(_sentence_vectors, self.embedder)
+        )
 
     @property
     def path(self) -> Path:
@@ -74,8 +82,12 @@ class Library:
         if self._store is None:
             from .store import VectorStore
 
-            self._store = VectorStore(self.settings.store_dir / "chroma", self.settings.collection,
-                                      self.embedder, url=self.settings.chroma_url or None)
+            self._store = VectorStore(
+                self.settings.store_dir / "chroma",
+                self.settings.collection,
+                self.embedder,
+                url=self.settings.chroma_url or None,
+            )
         return self._store
 
     def _chunker(self) -> Chunker:
@@ -85,12 +97,20 @@ class Library:
     def add(self, papers: Iterable[Paper | dict], progress: Progress | None = None) -> IngestSummary:
         """Store papers (``Paper``s or dicts with id/title/abstract); safe to repeat."""
         s = self.settings
-        records = [check_size(_as_paper(item, f"item {i}"), s.max_title_chars, s.max_abstract_chars, "", f"item {i}")
-                   for i, item in enumerate(papers, 1)]
+        records = [
+            check_size(_as_paper(item, f"item {i}"), s.max_title_chars, s.max_abstract_chars, "", f"item {i}")
+            for i, item in enumerate(papers, 1)
+        ]
         with self._writing():
-            return ingest(records, catalog=self._catalog, store=self.store, chunker=self._chunker(),
-                          embedder=self.embedder, batch_papers=self.settings.ingest_batch_papers,
-                          progress=progress)
+            return ingest(
+                records,
+                catalog=self._catalog,
+                store=self.store,
+                chunker=self._chunker(),
+                embedder=self.embedder,
+                batch_papers=self.settings.ingest_batch_papers,
+                progress=progress,
+            )
 
     def _writing(self):
         """One writer at a time across processes sharing this store: another process's repair
@@ -100,8 +120,9 @@ class Library:
         self.path.mkdir(parents=True, exist_ok=True)
         return FileLock(self.path / "write.lock")
 
-    def ingest(self, paths: Sequence[str | Path], skip_bad: bool = False,
-               progress: Progress | None = None) -> IngestSummary:
+    def ingest(
+        self, paths: Sequence[str | Path], skip_bad: bool = False, progress: Progress | None = None
+    ) -> IngestSummary:
         """Load files (any supported format) and store their papers.
 
         Every file is parsed before anything is written, so a bad record
@@ -109,17 +130,29 @@ class Library:
         """
         papers, problems = [], []
         for path in paths:
-            loaded = load_path(path, skip_bad=skip_bad, max_title_chars=self.settings.max_title_chars,
-                               max_abstract_chars=self.settings.max_abstract_chars)
+            loaded = load_path(
+                path,
+                skip_bad=skip_bad,
+                max_title_chars=self.settings.max_title_chars,
+                max_abstract_chars=self.settings.max_abstract_chars,
+            )
             papers += loaded.papers
             problems += loaded.problems
         summary = self.add(papers, progress=progress)
         summary.skipped = problems
         return summary
 
-    def search(self, query: str, k: int = 5, *, source: str | None = None, year: int | None = None,
-               author: str | None = None, mode: SearchMode = "hybrid", within: Sequence[str] | None = None
-               ) -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        *,
+        source: str | None = None,
+        year: int | None = None,
+        author: str | None = None,
+        mode: SearchMode = "hybrid",
+        within: Sequence[str] | None = None,
+    ) -> list[Hit]:
         """The ``k`` papers best matching ``query``, best first, each with its best chunk;
         only among the papers ``within`` names, when given."""
         if not query.strip():
@@ -131,11 +164,24 @@ class Library:
         dense = self.store.query(query, n, allowed) if mode != "keyword" else []
         keyword = self._catalog.keyword_search(query, n, allowed) if mode != "dense" else []
         fused = fuse(dense, keyword, self.settings.rrf_k)
-        papers = {p.id: p for p in self._catalog.papers([f.paper_id for f in fused[: k * 2]])} if fused else {}
-        hits = [Hit(paper_id=f.paper_id, title=papers[f.paper_id].title, text=f.chunk.text, score=f.score,
-                    url=papers[f.paper_id].url, chunk_id=f.chunk.chunk_id, dense_similarity=f.dense_similarity,
-                    dense_rank=f.dense_rank, keyword_rank=f.keyword_rank)
-                for f in fused[: k * 2] if f.paper_id in papers]  # papers not in the catalogue are mid-ingest
+        papers = (
+            {p.id: p for p in self._catalog.papers([f.paper_id for f in fused[: k * 2]])} if fused else {}
+        )
+        hits = [
+            Hit(
+                paper_id=f.paper_id,
+                title=papers[f.paper_id].title,
+                text=f.best_chunk.text,
+                score=f.score,
+                url=papers[f.paper_id].url,
+                chunk_id=f.best_chunk.chunk_id,
+                dense_similarity=f.dense_similarity,
+                dense_rank=f.dense_rank,
+                keyword_rank=f.keyword_rank,
+            )
+            for f in fused[: k * 2]
+            if f.paper_id in papers
+        ]  # papers not in the catalogue are mid-ingest
         return hits[:k]
 
     # ----- generation -------------------------------------------------------------------------
@@ -148,8 +194,14 @@ class Library:
         if s.llm_url:
             from .remote import RemoteLLM
 
-            return RemoteLLM.shared(s.llm_url, model or s.llm_model or s.model, key=s.llm_key,
-                                    timeout=s.llm_timeout, retries=s.llm_retries, seed=s.seed)
+            return RemoteLLM.shared(
+                s.llm_url,
+                model or s.llm_model or s.model,
+                key=s.llm_key,
+                timeout=s.llm_timeout,
+                retries=s.llm_retries,
+                seed=s.seed,
+            )
         from .llm import LocalLLM
         from .models import resolve
 
@@ -168,9 +220,16 @@ class Library:
             return self.llm()
         return self.llm(s.verdict_model, s.verdict_model_format) if s.verdict_model else None
 
-    def ask_stream(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
-                   source: str | None = None, year: int | None = None, model: str | None = None
-                   ) -> AnswerStream:
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        source: str | None = None,
+        year: int | None = None,
+        model: str | None = None,
+    ) -> AnswerStream:
         """The answer's text as it is generated; the stream's ``answer`` is the checked ``Answer``.
 
         A topic question ("what do these abstracts say about X?") gets a topic summary:
@@ -186,19 +245,46 @@ class Library:
         if asked.kind is Kind.TOPIC and asked.topic:
             hits = self.search(asked.topic, k=k or self.settings.topic_sources, source=source, year=year)
             sources = prepare(hits, self._papers_of(hits))
-            return AnswerStream(overview_stream(question, asked.topic, sources, self.llm(model), self.settings,
-                                                started, self.sentence_similarities), hits)
+            return AnswerStream(
+                overview_stream(
+                    question,
+                    asked.topic,
+                    sources,
+                    self.llm(model),
+                    self.settings,
+                    started,
+                    self.sentence_similarities,
+                ),
+                hits,
+            )
         plan = self.plan(question, history=history, k=k, source=source, year=year)
         sources = self.sources(plan)
         # Resolved only for a yes/no question: an open question never needs the verdict model.
         verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
         # Shown while the model reads: what an open answer reads, or every source for a verdict.
         shown = sources.on_question(plan.focus).hits if asked.kind is Kind.OPEN else sources.hits
-        return AnswerStream(answer_stream(plan, sources, self.llm(model), self.settings, started,
-                                          self.sentence_similarities, verdict_llm), shown)
+        return AnswerStream(
+            answer_stream(
+                plan,
+                sources,
+                self.llm(model),
+                self.settings,
+                started,
+                self.sentence_similarities,
+                verdict_llm,
+            ),
+            shown,
+        )
 
-    def plan(self, question: str, *, history: Sequence[Turn] = (), k: int | None = None,
-             source: str | None = None, year: int | None = None) -> Plan:
+    def plan(
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        source: str | None = None,
+        year: int | None = None,
+    ) -> Plan:
         """How ``question`` will be answered: what kind it is, the query searched, and its sources
         (a follow-up about the previous turn's paper keeps that turn's sources; ``planning``)."""
         n = k or self.settings.answer_sources
@@ -228,7 +314,6 @@ class Library:
         query_vector = self.embedder.embed([query])[0]
         return [float((self._sentence_vectors(text) @ query_vector).max()) for text in texts]
 
-
     def _papers_of(self, hits: list[Hit]) -> dict[str, Paper]:
         return {p.id: p for p in self._catalog.papers([h.paper_id for h in hits])} if hits else {}
 
@@ -237,15 +322,27 @@ class Library:
         return self.ask_stream(question, **kwargs).result()
 
     def summarize(self, paper_id: str, *, model: str | None = None) -> Summary:
-        return summarize(self.get(paper_id), self.llm(model), self._catalog, Method.from_settings(self.settings))
+        return summarize(
+            self.get(paper_id), self.llm(model), self._catalog, Method.from_settings(self.settings)
+        )
 
-    def digest(self, paper_ids: Sequence[str] | None = None, *, newest: int | None = None,
-               model: str | None = None, progress: Progress | None = None, wait: bool = True) -> Digest:
+    def digest(
+        self,
+        paper_ids: Sequence[str] | None = None,
+        *,
+        newest: int | None = None,
+        model: str | None = None,
+        progress: Progress | None = None,
+        wait: bool = True,
+    ) -> Digest:
         """One-line summaries of the given papers (default: all, or the ``newest`` N). Without
         ``wait``, only the summaries made already (instant), and how many are still pending."""
         papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
         papers = papers[:newest] if newest else papers
-        llm, method = self.llm(model), Method.from_settings(self.settings)  # resolved once, not for every paper
+        llm, method = (
+            self.llm(model),
+            Method.from_settings(self.settings),
+        )  # resolved once, not for every paper
         if not wait:
             ready = [found for paper in papers if (found := cached(paper, llm.name, method, self._catalog))]
             return Digest(ready, llm.name, pending=len(papers) - len(ready), topics=self._topics(ready))
@@ -268,18 +365,32 @@ class Library:
         items = [item for item in items if item.paper_id in vectors]  # a paper deleted meanwhile
         if len(items) <= self.settings.digest_topics_over:
             return []
-        return topics([item.paper_id for item in items], [item.title for item in items],
-                      [item.text for item in items], np.stack([vectors[item.paper_id] for item in items]))
+        return topics(
+            [item.paper_id for item in items],
+            [item.title for item in items],
+            [item.text for item in items],
+            np.stack([vectors[item.paper_id] for item in items]),
+        )
 
-    def summarize_pending(self, *, model: str | None = None, progress: Progress | None = None,
-                          background: bool = True, prefer: Callable[[], Iterable[str]] | None = None) -> int:
+    def summarize_pending(
+        self,
+        *,
+        model: str | None = None,
+        progress: Progress | None = None,
+        background: bool = True,
+        prefer: Callable[[], Iterable[str]] | None = None,
+    ) -> int:
         """Summarise every stored paper that has no summary yet, one at a time, newest first, and
         return how many were made. Each is cached on disk as it is made: a killed run loses
         nothing and a re-run resumes. In the ``background`` each waits while a question waits for
         the model. ``prefer()``, asked before each paper, names papers to do first (the ones an
         open digest is waiting for)."""
         llm, method = self.llm(model), Method.from_settings(self.settings)
-        pending = {paper.id: paper for paper in self._catalog.papers() if not cached(paper, llm.name, method, self._catalog)}
+        pending = {
+            paper.id: paper
+            for paper in self._catalog.papers()
+            if not cached(paper, llm.name, method, self._catalog)
+        }
         total = len(pending)
         while pending:
             wanted = next((i for i in (prefer() if prefer else ()) if i in pending), next(iter(pending)))
@@ -295,7 +406,7 @@ class Library:
         costs nothing). A first question whose best source is one of them then starts where that
         reading ended. In the ``background`` each waits while a question waits for the model."""
         llm, made = self.llm(model), 0
-        for paper in self._catalog.papers()[:self.settings.read_ahead_papers]:
+        for paper in self._catalog.papers()[: self.settings.read_ahead_papers]:
             made += llm.prefill(lead_prefix(paper, self.settings, llm.count_tokens), background=background)
         return made
 
@@ -317,8 +428,13 @@ class Library:
             return self._catalog.delete([paper_id]) > 0
 
     def stats(self) -> Stats:
-        return Stats(papers=len(self._catalog.states()), chunks=self._catalog.chunk_count(),
-                     store_dir=self.path, embedder=self.embedder.name, model=self.settings.model)
+        return Stats(
+            papers=len(self._catalog.states()),
+            chunks=self._catalog.chunk_count(),
+            store_dir=self.path,
+            embedder=self.embedder.name,
+            model=self.settings.model,
+        )
 
     def close(self) -> None:
         self._catalog.close()
@@ -335,9 +451,15 @@ def _default_embedder(settings: Settings) -> Embedder:
     if settings.embed_url:
         from .remote import RemoteEmbedder
 
-        return RemoteEmbedder(settings.embed_url, settings.embed_model, key=settings.llm_key,
-                              timeout=settings.llm_timeout, retries=settings.llm_retries,
-                              batch_size=settings.embed_batch_size, max_tokens=settings.embed_max_tokens)
+        return RemoteEmbedder(
+            settings.embed_url,
+            settings.embed_model,
+            key=settings.llm_key,
+            timeout=settings.llm_timeout,
+            retries=settings.llm_retries,
+            batch_size=settings.embed_batch_size,
+            max_tokens=settings.embed_max_tokens,
+        )
     return MiniLMEmbedder(max_tokens=settings.embed_max_tokens, batch_size=settings.embed_batch_size)
 
 

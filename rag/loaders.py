@@ -12,9 +12,9 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .errors import InputError
 from .paper import Paper, check_size, make_paper, paper_from_dict
@@ -28,8 +28,9 @@ class LoadResult:
     problems: list[InputError] = field(default_factory=list)
 
 
-def load_path(path: str | Path, skip_bad: bool = False, max_title_chars: int = 500,
-              max_abstract_chars: int = 20_000) -> LoadResult:
+def load_path(
+    path: str | Path, skip_bad: bool = False, max_title_chars: int = 500, max_abstract_chars: int = 20_000
+) -> LoadResult:
     """All papers in a file (or every supported file under a directory).
 
     Without ``skip_bad`` the first bad record raises ``InputError`` before
@@ -37,20 +38,26 @@ def load_path(path: str | Path, skip_bad: bool = False, max_title_chars: int = 5
     A record over the size limits (``Settings``) is a bad record.
     """
     path = Path(path)
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES) \
-        if path.is_dir() else [path]
+    files = (
+        sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        if path.is_dir()
+        else [path]
+    )
     result = LoadResult()
     for file in files:
         seen: dict[tuple[str, int], str] = {}  # (id, arXiv version) -> the record that had it first
-        records = list(_records(file)) or [("file", InputError("no records found (the file is empty)", str(file)))]
+        records = list(_records(file)) or [
+            ("file", InputError("no records found (the file is empty)", str(file)))
+        ]
         for label, item in records:
             if isinstance(item, Paper):
                 try:
                     item = check_size(item, max_title_chars, max_abstract_chars, str(file), label)
                     first = seen.setdefault((item.id, item.version), label)
                     if first != label:
-                        raise InputError(f"duplicate id {item.id!r}, already given by {first} (kept)",
-                                         str(file), label)
+                        raise InputError(
+                            f"duplicate id {item.id!r}, already given by {first} (kept)", str(file), label
+                        )
                 except InputError as exc:
                     item = exc
             if isinstance(item, InputError):
@@ -79,14 +86,21 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", str(path)) from exc
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise InputError("not UTF-8 text: it looks like UTF-16 (it starts with a UTF-16 byte-order mark); "
-                         "re-save the file as UTF-8", str(path))
+        raise InputError(
+            "not UTF-8 text: it looks like UTF-16 (it starts with a UTF-16 byte-order mark); "
+            "re-save the file as UTF-8",
+            str(path),
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); it looks like "
-                         f"{_likely_encoding(data)}; re-save the file as UTF-8", str(path), f"line {line}") from exc
+        raise InputError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}); it looks like "
+            f"{_likely_encoding(data)}; re-save the file as UTF-8",
+            str(path),
+            f"line {line}",
+        ) from exc
     # NUL bytes are never text: every format drops them the same way.
     return text.replace("\x00", "")
 
@@ -109,7 +123,7 @@ def detect_format(path: Path, text: str) -> str:
         return "json"
     if head == "{":
         lines = [line for line in text.splitlines() if line.strip()]
-        return "jsonl" if len(lines) > 1 and all(l.lstrip().startswith("{") for l in lines) else "json"
+        return "jsonl" if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines) else "json"
     if head == "<":
         return "atom"
     if head == "@" or re.search(r"^@\w+\s*\{", text, re.M):
@@ -176,19 +190,27 @@ def parse_bibtex(text: str, path: str) -> Iterator[Record]:
     finally:
         quiet.setLevel(level)
     for block in library.failed_blocks:
-        label = f"line {block.start_line + 1}"
+        label = f"line {(block.start_line or 0) + 1}"
         reason = getattr(block.error, "abort_reason", "") or str(block.error) or type(block.error).__name__
         yield label, InputError(f"malformed BibTeX entry ({' '.join(reason.split())})", path, label)
     for entry in library.entries:
         label = f"@{entry.entry_type}{{{entry.key}}}"
         fields = {k.lower(): _unbrace(v.value) for k, v in entry.fields_dict.items()}
         try:
-            yield label, make_paper(
-                fields.get("title", ""), fields.get("abstract", ""),
-                id_hints=(fields.get("eprint", ""), fields.get("doi", ""), fields.get("journal", "")),
-                authors=[a.strip() for a in fields.get("author", "").split(" and ")],
-                url=fields.get("url", ""), published=fields.get("year", ""),
-                source=Path(path).name, path=path, record=label)
+            yield (
+                label,
+                make_paper(
+                    fields.get("title", ""),
+                    fields.get("abstract", ""),
+                    id_hints=(fields.get("eprint", ""), fields.get("doi", ""), fields.get("journal", "")),
+                    authors=[a.strip() for a in fields.get("author", "").split(" and ")],
+                    url=fields.get("url", ""),
+                    published=fields.get("year", ""),
+                    source=Path(path).name,
+                    path=path,
+                    record=label,
+                ),
+            )
         except InputError as exc:
             yield label, exc
 
@@ -211,16 +233,26 @@ def parse_atom(text: str, path: str) -> Iterator[Record]:
     if not entries:
         raise InputError("no Atom <entry> elements found (expected an arXiv API response)", path)
     for number, entry in enumerate(entries, 1):
-        get = lambda tag: (entry.findtext(tag) or "").strip()
+        get = lambda tag, entry=entry: (entry.findtext(tag) or "").strip()
         label = f"entry {number}"
-        links = [l.get("href", "") for l in entry.findall(f"{_ATOM}link") if l.get("rel") == "alternate"]
+        links = [
+            link.get("href", "") for link in entry.findall(f"{_ATOM}link") if link.get("rel") == "alternate"
+        ]
         try:
-            yield label, make_paper(
-                get(f"{_ATOM}title"), get(f"{_ATOM}summary"),
-                id_hints=(get(f"{_ATOM}id"), get(f"{_ARXIV}doi")),
-                authors=[a.findtext(f"{_ATOM}name") or "" for a in entry.findall(f"{_ATOM}author")],
-                url=links[0] if links else "", published=get(f"{_ATOM}published"),
-                source=Path(path).name, path=path, record=label)
+            yield (
+                label,
+                make_paper(
+                    get(f"{_ATOM}title"),
+                    get(f"{_ATOM}summary"),
+                    id_hints=(get(f"{_ATOM}id"), get(f"{_ARXIV}doi")),
+                    authors=[a.findtext(f"{_ATOM}name") or "" for a in entry.findall(f"{_ATOM}author")],
+                    url=links[0] if links else "",
+                    published=get(f"{_ATOM}published"),
+                    source=Path(path).name,
+                    path=path,
+                    record=label,
+                ),
+            )
         except InputError as exc:
             yield label, exc
 
@@ -234,8 +266,11 @@ def parse_digest(text: str, path: str) -> Iterator[Record]:
     Blocks before the first title/abstract pair are page chrome and ignored;
     after it, a title without an abstract is a bad record.
     """
-    blocks = [(m.group(0).strip(), text[: m.start()].count("\n") + 1)
-              for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", text) if m.group(0).strip()]
+    blocks = [
+        (m.group(0).strip(), text[: m.start()].count("\n") + 1)
+        for m in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]*)*", text)
+        if m.group(0).strip()
+    ]
     started, i = False, 0
     while i < len(blocks):
         title, line = blocks[i]
@@ -257,9 +292,23 @@ def parse_digest(text: str, path: str) -> Iterator[Record]:
 
 
 PARSERS: dict[str, Callable[[str, str], Iterator[Record]]] = {
-    "jsonl": parse_jsonl, "json": parse_json, "csv": parse_csv,
-    "bibtex": parse_bibtex, "atom": parse_atom, "digest": parse_digest,
+    "jsonl": parse_jsonl,
+    "json": parse_json,
+    "csv": parse_csv,
+    "bibtex": parse_bibtex,
+    "atom": parse_atom,
+    "digest": parse_digest,
 }
-SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
-            ".bib": "bibtex", ".bibtex": "bibtex", ".xml": "atom", ".atom": "atom",
-            ".txt": "digest", ".md": "digest"}
+SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".bib": "bibtex",
+    ".bibtex": "bibtex",
+    ".xml": "atom",
+    ".atom": "atom",
+    ".txt": "digest",
+    ".md": "digest",
+}

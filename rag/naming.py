@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import re
 
+from .paper import title_key
 from .questions import asks_for_many_papers, asks_for_papers
 from .text import STOPWORDS
-from .paper import title_key
 
 # Double quotes, straight or curly, around at least two words: single quotes are apostrophes too.
 _QUOTED = re.compile(r"[\"“”]([^\"“”]+?\s[^\"“”]+?)[\"“”]")

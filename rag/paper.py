@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from .errors import InputError
 from .text import fold
@@ -59,7 +59,9 @@ def arxiv_id(*candidates: str) -> tuple[str, int] | None:
     for value in candidates:
         match = ARXIV_RE.search(value or "")
         if match:
-            return match.group(1).lower() if "/" in match.group(1) else match.group(1), int(match.group(2) or 0)
+            return match.group(1).lower() if "/" in match.group(1) else match.group(1), int(
+                match.group(2) or 0
+            )
     return None
 
 
@@ -76,9 +78,19 @@ def title_key(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", folded).strip()
 
 
-def make_paper(title: str, abstract: str, *, id_hints: tuple[str, ...] = (), authors=(),
-               url: str = "", published: str = "", source: str = "", given_id: str = "",
-               path: str = "", record: str = "") -> Paper:
+def make_paper(
+    title: str,
+    abstract: str,
+    *,
+    id_hints: tuple[str, ...] = (),
+    authors=(),
+    url: str = "",
+    published: str = "",
+    source: str = "",
+    given_id: str = "",
+    path: str = "",
+    record: str = "",
+) -> Paper:
     """Build a validated ``Paper``: arXiv id, else DOI, else given id, else title hash."""
     title, abstract = clean_text(title), clean_text(abstract)
     if not title:
@@ -98,21 +110,37 @@ def make_paper(title: str, abstract: str, *, id_hints: tuple[str, ...] = (), aut
         paper_id = "title:" + hashlib.sha1(title_key(title).encode()).hexdigest()[:16]
     if isinstance(authors, str):
         authors = [a for a in re.split(r"\s*(?:;|\band\b)\s*", authors)]
-    return Paper(id=paper_id, title=title, abstract=abstract,
-                 authors=tuple(clean_text(a) for a in authors if clean_text(a)),
-                 url=url.strip(), published=published.strip()[:10], source=source, version=version)
+    return Paper(
+        id=paper_id,
+        title=title,
+        abstract=abstract,
+        authors=tuple(clean_text(a) for a in authors if clean_text(a)),
+        url=url.strip(),
+        published=published.strip()[:10],
+        source=source,
+        version=version,
+    )
 
 
-def check_size(paper: Paper, max_title_chars: int, max_abstract_chars: int, path: str = "",
-               record: str = "") -> Paper:
+def check_size(
+    paper: Paper, max_title_chars: int, max_abstract_chars: int, path: str = "", record: str = ""
+) -> Paper:
     """The paper, unless its title or abstract is far longer than any real one (a pasted book
     would take minutes to embed and swamp every search)."""
     if len(paper.title) > max_title_chars:
-        raise InputError(f"title is {len(paper.title):,} characters, over the limit of {max_title_chars:,} "
-                         "(RAG_MAX_TITLE_CHARS)", path, record)
+        raise InputError(
+            f"title is {len(paper.title):,} characters, over the limit of {max_title_chars:,} "
+            "(RAG_MAX_TITLE_CHARS)",
+            path,
+            record,
+        )
     if len(paper.abstract) > max_abstract_chars:
-        raise InputError(f"abstract is {len(paper.abstract):,} characters, over the limit of "
-                         f"{max_abstract_chars:,} (RAG_MAX_ABSTRACT_CHARS)", path, record)
+        raise InputError(
+            f"abstract is {len(paper.abstract):,} characters, over the limit of "
+            f"{max_abstract_chars:,} (RAG_MAX_ABSTRACT_CHARS)",
+            path,
+            record,
+        )
     return paper
 
 
@@ -133,8 +161,9 @@ def _authors_field(data: dict, path: str, record: str) -> list[str] | str:
     if isinstance(value, str):
         return value
     if not isinstance(value, (list, tuple)):
-        raise InputError(f"field 'authors' must be a list of names or a string, not {type(value).__name__}",
-                         path, record)
+        raise InputError(
+            f"field 'authors' must be a list of names or a string, not {type(value).__name__}", path, record
+        )
     names = []
     for author in value:
         name = author.get("name", "") if isinstance(author, dict) else author
@@ -151,8 +180,14 @@ def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str
     get = lambda *keys: _text_field(data, keys, path, record)
     authors = _authors_field(data, path, record)
     return make_paper(
-        get("title"), get("abstract", "summary"),
+        get("title"),
+        get("abstract", "summary"),
         id_hints=(get("arxiv_id", "arxiv", "eprint"), get("doi")),
         given_id=get("id", "paper_id") or (f"pmid:{get('pmid')}" if get("pmid") else ""),
-        authors=authors, url=get("url", "link"), published=get("published", "date", "year"),
-        source=get("source") or source, path=path, record=record)
+        authors=authors,
+        url=get("url", "link"),
+        published=get("published", "date", "year"),
+        source=get("source") or source,
+        path=path,
+        record=record,
+    )

@@ -10,8 +10,9 @@ prefix, which llama.cpp already holds, is reused.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence, Union
+from typing import TYPE_CHECKING, Union
 
 from .naming import names_paper
 from .questions import Question, refers_back
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 Turn = tuple[str, Union[str, "Answer"]]  # (question, its answer: as shown, or the Answer itself)
 # (query, papers to search within or None) -> hits, best first
-Search = Callable[[str, Union[list[str], None]], list[Hit]]
+Search = Callable[[str, list[str] | None], list[Hit]]
 
 # Follow-ups that chain back to an earlier turn's sources; past this the chain is searched afresh.
 FOLLOW_UP_DEPTH = 4
@@ -53,17 +54,25 @@ def retrieval_query(question: str, history: Sequence[Turn]) -> str:
     return question
 
 
-def plan(question: Question, history: Sequence[Turn], search: Search,
-         named_papers: Callable[[str], list[str]]) -> Plan:
+def plan(
+    question: Question, history: Sequence[Turn], search: Search, named_papers: Callable[[str], list[str]]
+) -> Plan:
     """The plan for ``question`` after ``history``; ``search(query, within)`` retrieves, and
     ``named_papers(text)`` gives the ids of the stored papers a text names by title."""
     hits, focus, query = _turn_sources(question.text, list(history), search, named_papers)
     named = bool(hits) and all(names_paper(question.text, h.title) for h in hits)
-    return Plan(question=question, history=tuple(history), query=query, focus=focus, hits=tuple(hits), named=named)
+    return Plan(
+        question=question, history=tuple(history), query=query, focus=focus, hits=tuple(hits), named=named
+    )
 
 
-def _turn_sources(question: str, history: list[Turn], search: Search, named_papers: Callable[[str], list[str]],
-                  depth: int = 0) -> tuple[list[Hit], str, str]:
+def _turn_sources(
+    question: str,
+    history: list[Turn],
+    search: Search,
+    named_papers: Callable[[str], list[str]],
+    depth: int = 0,
+) -> tuple[list[Hit], str, str]:
     """This turn's sources, the question they are trimmed for, and the query searched.
 
     A follow-up whose best source is the previous turn's best source keeps the previous

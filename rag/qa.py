@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Sequence
 
 from . import prompts
 from . import verdict as verdicts
@@ -50,9 +50,15 @@ def refused(kind: Refusal, reason: str) -> Outcome:
     return Outcome(text=prompts.REFUSAL, refusal=kind, reason=reason)
 
 
-def answer_stream(plan: Plan, sources: Sources, llm: LLM, settings: Settings, started: float,
-                  similarities: Similarities | None = None, verdict_llm: LLM | None = None
-                  ) -> Generator[str, None, Answer]:
+def answer_stream(
+    plan: Plan,
+    sources: Sources,
+    llm: LLM,
+    settings: Settings,
+    started: float,
+    similarities: Similarities | None = None,
+    verdict_llm: LLM | None = None,
+) -> Generator[str, None, Answer]:
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
     The gate judges the plan's query over all the sources; an open question is then answered
@@ -63,13 +69,24 @@ def answer_stream(plan: Plan, sources: Sources, llm: LLM, settings: Settings, st
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     passages = sources.passages
-    closeness = similarities(plan.query, passages) if similarities else \
-        [h.dense_similarity or 0.0 for h in sources.hits]
-    gated = gate(plan.query, passages, max(closeness, default=0.0), min_relevance=settings.min_relevance,
-                 min_coverage=settings.min_coverage, named=plan.named)
+    closeness = (
+        similarities(plan.query, passages)
+        if similarities
+        else [h.dense_similarity or 0.0 for h in sources.hits]
+    )
+    gated = gate(
+        plan.query,
+        passages,
+        max(closeness, default=0.0),
+        min_relevance=settings.min_relevance,
+        min_coverage=settings.min_coverage,
+        named=plan.named,
+    )
     read, outcome = sources, None
     if not gated.passed:
-        outcome = refused(gated.refusal or Refusal.LOW_RELEVANCE, f"refused before generation: {gated.reason}")
+        outcome = refused(
+            gated.refusal or Refusal.LOW_RELEVANCE, f"refused before generation: {gated.reason}"
+        )
         yield outcome.text
     elif plan.question.kind is Kind.YES_NO:
         verdict_started = time.perf_counter()
@@ -93,10 +110,18 @@ def answer_stream(plan: Plan, sources: Sources, llm: LLM, settings: Settings, st
     notes = [outcome.reason] if outcome.reason else []
     if read.flagged and gated.passed:
         notes.append(f"sentences addressed to the reader were left out of sources {list(read.flagged)}")
-    return Answer(question=plan.question.text, text=outcome.text, citations=outcome.citations,
-                  refusal=outcome.refusal, reason="; ".join(notes), verdict=outcome.verdict,
-                  verdict_scores=outcome.verdict_scores, sources=list(read.hits), timings=timings,
-                  transcript=outcome.transcript)
+    return Answer(
+        question=plan.question.text,
+        text=outcome.text,
+        citations=outcome.citations,
+        refusal=outcome.refusal,
+        reason="; ".join(notes),
+        verdict=outcome.verdict,
+        verdict_scores=outcome.verdict_scores,
+        sources=list(read.hits),
+        timings=timings,
+        transcript=outcome.transcript,
+    )
 
 
 def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> Generator[str, None, Outcome]:
@@ -104,13 +129,19 @@ def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> G
     question = plan.question.text
     texts = prompt_texts(sources, plan.focus, settings, llm.count_tokens)
     previous = plan.history[-1][1] if plan.history else None
-    messages = continued_conversation(previous, sources, texts, question, settings, llm.count_tokens) or \
-        prompts.qa_messages(prompts.qa_user_message(texts, question, turn_texts(plan.history)))
+    messages = continued_conversation(
+        previous, sources, texts, question, settings, llm.count_tokens
+    ) or prompts.qa_messages(prompts.qa_user_message(texts, question, turn_texts(plan.history)))
     parser = AnswerStreamParser()
     opening = Choice(prompts.QA_ANSWER_PREFIX, {}, None, prompts.QA_CONTINUATION_GRAMMAR)
     # Remembered: a follow-up may continue this prompt after other questions came in between.
-    options = Options(max_tokens=settings.answer_max_tokens, json_schema=prompts.QA_SCHEMA, choice=opening,
-                      remember=True, next_turn=prompts.QA_FOLLOW_UP_OPENING)
+    options = Options(
+        max_tokens=settings.answer_max_tokens,
+        json_schema=prompts.QA_SCHEMA,
+        choice=opening,
+        remember=True,
+        next_turn=prompts.QA_FOLLOW_UP_OPENING,
+    )
     for piece in llm.stream(messages, options):
         delta = parser.feed(piece)
         if delta:
@@ -118,17 +149,26 @@ def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> G
     outcome = check_answer(question, parser.raw, sources, settings, partial=parser.emitted)
     if outcome.refusal:
         return outcome
-    return Outcome(text=outcome.text, citations=outcome.citations, reason=outcome.reason,
-                   transcript=[*messages, {"role": "assistant", "content": parser.raw}])
+    return Outcome(
+        text=outcome.text,
+        citations=outcome.citations,
+        reason=outcome.reason,
+        transcript=[*messages, {"role": "assistant", "content": parser.raw}],
+    )
 
 
 def turn_texts(history: Sequence[Turn]) -> list[tuple[str, str]]:
     return [(q, a.text if isinstance(a, Answer) else a) for q, a in history]
 
 
-def continued_conversation(previous: str | Answer | None, sources: Sources, texts: list[tuple[str, str]],
-                           question: str, settings: Settings, count_tokens: Callable[[str], int]
-                           ) -> list[dict] | None:
+def continued_conversation(
+    previous: str | Answer | None,
+    sources: Sources,
+    texts: list[tuple[str, str]],
+    question: str,
+    settings: Settings,
+    count_tokens: Callable[[str], int],
+) -> list[dict] | None:
     """The previous answer's conversation with this question as its next turn, when this turn
     reads the same sources (a follow-up keeps them, ``planning.plan``). llama.cpp then holds every
     token before the question, the previous answer included (in its context, or restored from the
@@ -138,8 +178,9 @@ def continued_conversation(previous: str | Answer | None, sources: Sources, text
     if not isinstance(previous, Answer) or not previous.transcript:
         return None
     transcript = previous.transcript
-    if [h.paper_id for h in previous.sources] != [h.paper_id for h in sources.hits] or \
-            not transcript[1]["content"].startswith(prompts.qa_sources(texts) + "\n\n"):
+    if [h.paper_id for h in previous.sources] != [h.paper_id for h in sources.hits] or not transcript[1][
+        "content"
+    ].startswith(prompts.qa_sources(texts) + "\n\n"):
         return None
     messages = prompts.qa_follow_up(transcript, question)
     # ~5 tokens of chat markup per message
@@ -147,8 +188,9 @@ def continued_conversation(previous: str | Answer | None, sources: Sources, text
     return messages if needed <= settings.n_ctx else None
 
 
-def yes_no_answer(plan: Plan, sources: Sources, closeness: list[float], verdict_llm: LLM,
-                  settings: Settings) -> Outcome:
+def yes_no_answer(
+    plan: Plan, sources: Sources, closeness: list[float], verdict_llm: LLM, settings: Settings
+) -> Outcome:
     """A yes/no question's answer: the verdict the closest source's results support, and that
     source's result sentence, quoted and cited (``rag.verdict``). The source is the one whose
     sentence is closest to the question, which is what the gate passed it on."""
@@ -160,18 +202,29 @@ def yes_no_answer(plan: Plan, sources: Sources, closeness: list[float], verdict_
     # of a missing abstract passes that but not this.
     covered = coverage(plan.query, sources.passages[lead])
     if covered < settings.min_support:
-        return refused(Refusal.LOW_RELEVANCE, f"refused before the verdict: the closest abstract "
-                       f"holds {covered:.0%} of the question's terms")
+        return refused(
+            Refusal.LOW_RELEVANCE,
+            f"refused before the verdict: the closest abstract holds {covered:.0%} of the question's terms",
+        )
     abstract = sources.abstracts[lead]
     scores = verdicts.scores(verdict_llm, question, abstract)
     word = verdicts.decide(scores, settings.verdict_no_margin)
     sentence = verdicts.finding(question, abstract)
     hit = sources.hits[lead]
-    citation = Citation(number=lead + 1, paper_id=hit.paper_id, title=hit.title, url=hit.url, sentence=sentence,
-                        score=hit.score)
-    return Outcome(text=verdicts.stated(word, sentence), citations=[citation],
-                   verdict=word.lower() if word else None,
-                   verdict_scores={w: round(lp, 4) for w, lp in scores.items()})
+    citation = Citation(
+        number=lead + 1,
+        paper_id=hit.paper_id,
+        title=hit.title,
+        url=hit.url,
+        sentence=sentence,
+        score=hit.score,
+    )
+    return Outcome(
+        text=verdicts.stated(word, sentence),
+        citations=[citation],
+        verdict=word.lower() if word else None,
+        verdict_scores={w: round(lp, 4) for w, lp in scores.items()},
+    )
 
 
 _MARKER = re.compile(r"\s*\[(\d{1,2})\]")
@@ -194,15 +247,28 @@ def check_answer(question: str, raw: str, sources: Sources, settings: Settings, 
     if not text or is_refusal(text):
         return refused(Refusal.MODEL_DECLINED, "the model found no answer in the sources")
     hits, abstracts = sources.hits, list(sources.abstracts)
-    check = check_claim(question, text, cited, [h.title for h in hits], abstracts, min_support=settings.min_support)
+    check = check_claim(
+        question, text, cited, [h.title for h in hits], abstracts, min_support=settings.min_support
+    )
     if check.refusal:
         return refused(check.refusal, check.reason)
-    citations = [Citation(number=n, paper_id=hits[n - 1].paper_id, title=hits[n - 1].title, url=hits[n - 1].url,
-                          sentence=evidence_sentence(text, question, abstracts[n - 1]), score=hits[n - 1].score)
-                 for n in check.kept]
+    citations = [
+        Citation(
+            number=n,
+            paper_id=hits[n - 1].paper_id,
+            title=hits[n - 1].title,
+            url=hits[n - 1].url,
+            sentence=evidence_sentence(text, question, abstracts[n - 1]),
+            score=hits[n - 1].score,
+        )
+        for n in check.kept
+    ]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
-    return Outcome(text=with_its_evidence(text, citations), citations=citations,
-                   reason="; ".join(r for r in (cut, dropped) if r))
+    return Outcome(
+        text=with_its_evidence(text, citations),
+        citations=citations,
+        reason="; ".join(r for r in (cut, dropped) if r),
+    )
 
 
 class AnswerStreamParser:
@@ -218,14 +284,14 @@ class AnswerStreamParser:
         start = self._START.search(self.raw)
         if not start:
             return ""
-        body = self.raw[start.end():]
+        body = self.raw[start.end() :]
         end = re.search(r'(?<!\\)(?:\\\\)*"', body)
         body = body[: end.end() - 1] if end else re.sub(r"\\(u[0-9a-fA-F]{0,3})?$", "", body)
         try:
             text = json.loads(f'"{body}"')
         except json.JSONDecodeError:
             return ""
-        delta, self.emitted = text[len(self.emitted):], text
+        delta, self.emitted = text[len(self.emitted) :], text
         return delta
 
 
@@ -242,8 +308,10 @@ def parse_output(raw: str) -> tuple[str, list[int]] | None:
 
 
 def is_refusal(text: str) -> bool:
-    return text.strip().rstrip(".").lower() == prompts.REFUSAL.rstrip(".").lower() or \
-        "do not contain the answer" in text.lower()
+    return (
+        text.strip().rstrip(".").lower() == prompts.REFUSAL.rstrip(".").lower()
+        or "do not contain the answer" in text.lower()
+    )
 
 
 def with_its_evidence(text: str, citations: list[Citation]) -> str:

@@ -34,8 +34,15 @@ class Question:
 def read(text: str) -> Question:
     topic = topic_of(text)
     kind = Kind.TOPIC if topic else Kind.YES_NO if is_yes_no(text) else Kind.OPEN
-    return Question(text=text, kind=kind, topic=topic, asks_number=asks_number(text), asks_name=asks_name(text),
-                    asks_paper=asks_paper(text), counted=counted_noun(text))
+    return Question(
+        text=text,
+        kind=kind,
+        topic=topic,
+        asks_number=asks_number(text),
+        asks_name=asks_name(text),
+        asks_paper=asks_paper(text),
+        counted=counted_noun(text),
+    )
 
 
 # ----- kinds ------------------------------------------------------------------------------------
@@ -44,7 +51,9 @@ _TOPIC_QUESTION = re.compile(
     r"^\s*(?:what\s+do\s+(?:these|the|my|our)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
     r"|summari[sz]e\s+what\s+(?:these|the)\s+(?:abstracts|papers)\s+say\s+(?:about|on)"
     r"|summari[sz]e\s+(?:the\s+)?(?:papers|abstracts|work|research)\s+(?:about|on)"
-    r"|(?:give\s+(?:me\s+)?)?an?\s+overview\s+of)\s+(?P<topic>.+?)[\s?.!]*$", re.I)
+    r"|(?:give\s+(?:me\s+)?)?an?\s+overview\s+of)\s+(?P<topic>.+?)[\s?.!]*$",
+    re.I,
+)
 
 
 def topic_of(question: str) -> str | None:
@@ -53,8 +62,26 @@ def topic_of(question: str) -> str | None:
     return match.group("topic").strip() if match else None
 
 
-_AUXILIARIES = ("is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "will",
-                "would", "has", "have", "had", "may", "might", "must")
+_AUXILIARIES = (
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "could",
+    "should",
+    "will",
+    "would",
+    "has",
+    "have",
+    "had",
+    "may",
+    "might",
+    "must",
+)
 _WH_WORDS = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
 _REQUESTS = re.compile(r"^\W*(?:summari[sz]e|describe|list|explain|give|tell|compare|show|find|name)\b", re.I)
 
@@ -69,12 +96,19 @@ def is_yes_no(question: str) -> bool:
     clause = re.split(r",\s+", sentence)[-1]
     if any(part.split(maxsplit=1)[0].lower() in _AUXILIARIES for part in (sentence, clause) if part.strip()):
         return True
-    return question.strip().endswith("?") and len(question.split()) >= 3 and \
-        not _WH_WORDS.search(question) and not _REQUESTS.search(question)
+    return (
+        question.strip().endswith("?")
+        and len(question.split()) >= 3
+        and not _WH_WORDS.search(question)
+        and not _REQUESTS.search(question)
+    )
 
 
-_REFERS_BACK = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|the paper|the method|"
-                          r"the model|the authors)\b", re.I)
+_REFERS_BACK = re.compile(
+    r"\b(it|its|they|them|their|this|that|these|those|he|she|the paper|the method|"
+    r"the model|the authors)\b",
+    re.I,
+)
 
 
 def refers_back(question: str) -> bool:
@@ -88,11 +122,17 @@ def refers_back(question: str) -> bool:
 _PAPER_NOUNS = r"(?:papers?|works?|stud(?:y|ies)|articles?)"
 _MANY_PAPER_NOUNS = r"(?:papers|works|studies|articles)"
 
-_ASKS_NUMBER = re.compile(r"^\s*(?:how\s+(?:many|much|long|fast|large|big|small|often)\b|by\s+how\s+much\b|"
-                          r"what\s+(?:percentage|number|fraction|proportion|share|rate)\b)", re.I)
-_ASKS_NAME = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:" + _PAPER_NOUNS + r"|(?:method|model|approach|"
-                        r"framework|system|dataset|benchmark|technique|architecture|algorithm|optimi[sz]er|tool|"
-                        r"network)s?)\b", re.I)
+_ASKS_NUMBER = re.compile(
+    r"^\s*(?:how\s+(?:many|much|long|fast|large|big|small|often)\b|by\s+how\s+much\b|"
+    r"what\s+(?:percentage|number|fraction|proportion|share|rate)\b)",
+    re.I,
+)
+_ASKS_NAME = re.compile(
+    r"^\s*(?:which|what)\s+(?:\w+\s+)?(?:" + _PAPER_NOUNS + r"|(?:method|model|approach|"
+    r"framework|system|dataset|benchmark|technique|architecture|algorithm|optimi[sz]er|tool|"
+    r"network)s?)\b",
+    re.I,
+)
 _ASKS_PAPER = re.compile(r"^\s*(?:which|what)\s+(?:\w+\s+)?" + _PAPER_NOUNS + r"\b", re.I)
 # Anywhere in the question: "In 2023, which papers use BERT?" names BERT to ask about other papers.
 _ASKS_FOR_PAPERS = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?" + _PAPER_NOUNS + r"\b", re.I)
@@ -122,8 +162,11 @@ def asks_for_many_papers(question: str) -> bool:
     return _ASKS_FOR_MANY.search(question) is not None
 
 
-_HOW_MANY = re.compile(r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|"
-                       r"has|have|had|will|would)\b", re.I)
+_HOW_MANY = re.compile(
+    r"\bhow\s+many\s+((?:[A-Za-z][\w\-]*\s+){0,3}?)(?:are|were|is|was|do|does|did|can|could|"
+    r"has|have|had|will|would)\b",
+    re.I,
+)
 
 
 def counted_noun(question: str) -> str | None:

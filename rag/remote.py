@@ -10,14 +10,14 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from typing import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 
 import numpy as np
 
 from .errors import EmbeddingError, ModelError
 from .llm import Choice, Options
 
-_INSTANCES: dict[tuple, "RemoteLLM"] = {}
+_INSTANCES: dict[tuple, RemoteLLM] = {}
 _INSTANCES_LOCK = threading.Lock()
 
 
@@ -45,15 +45,16 @@ def _describe(exc: Exception) -> str:
 class RemoteLLM:
     """The ``LLM`` protocol over HTTP."""
 
-    def __init__(self, url: str, model: str, key: str = "", timeout: float = 60.0, retries: int = 2,
-                 seed: int = 42):
+    def __init__(
+        self, url: str, model: str, key: str = "", timeout: float = 60.0, retries: int = 2, seed: int = 42
+    ):
         self.url, self.model, self.seed = url, model, seed
         self.name = f"{model}@{url}"  # summaries cached by one server's model are not another's
         self._client = _client(url, key, timeout, retries)
         self._schema_supported = True  # until the server rejects response_format
 
     @classmethod
-    def shared(cls, url: str, model: str, **kwargs) -> "RemoteLLM":
+    def shared(cls, url: str, model: str, **kwargs) -> RemoteLLM:
         key = (url, model, tuple(sorted(kwargs.items())))  # another timeout or key is another client
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
@@ -67,15 +68,21 @@ class RemoteLLM:
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
         """Text pieces of one chat completion; a server lost mid-answer raises ``ModelError``.
-        (``remember`` and ``next_turn`` are for the in-process model's prompt cache; a server keeps its own, and
-        schedules ``background`` requests with the rest.) A ``choice`` with options is decided from
-        the server's log-probabilities (``_decide``); one without is left to the model, which
+        (``remember`` and ``next_turn`` are for the in-process model's prompt cache; a server keeps
+        its own, and schedules ``background`` requests with the rest.) A ``choice`` with options is
+        decided from the server's log-probabilities (``_decide``); one without is left to the model, which
         generates freely."""
         if options.choice is not None and options.choice.options:
             yield self._decide(messages, options.choice)
             return
-        request = dict(model=self.model, messages=messages, max_tokens=options.max_tokens,
-                       temperature=options.temperature, seed=self.seed, stream=True)
+        request = dict(
+            model=self.model,
+            messages=messages,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            seed=self.seed,
+            stream=True,
+        )
         yield from self._pieces(request, options.json_schema)
 
     def _decide(self, messages: list[dict], choice: Choice) -> str:
@@ -84,10 +91,22 @@ class RemoteLLM:
         cannot continue a reply from ``choice.prefix``, so the last message asks for one of the
         option words instead. Returns the prefix and the chosen option's text, as the in-process
         model's first piece; nothing is generated after it."""
-        asked = [*messages[:-1], {**messages[-1], "content": f"{messages[-1]['content']}\n\n"
-                                  f"Reply with one word: {', '.join(choice.options)}."}]
-        request = dict(model=self.model, messages=asked, max_tokens=1, temperature=0.0, seed=self.seed,
-                       logprobs=True, top_logprobs=_TOP_LOGPROBS)
+        asked = [
+            *messages[:-1],
+            {
+                **messages[-1],
+                "content": f"{messages[-1]['content']}\n\nReply with one word: {', '.join(choice.options)}.",
+            },
+        ]
+        request = dict(
+            model=self.model,
+            messages=asked,
+            max_tokens=1,
+            temperature=0.0,
+            seed=self.seed,
+            logprobs=True,
+            top_logprobs=_TOP_LOGPROBS,
+        )
         try:
             response = self._client.chat.completions.create(**request)
             top = [(t.token, t.logprob) for t in response.choices[0].logprobs.content[0].top_logprobs]
@@ -99,15 +118,27 @@ class RemoteLLM:
         choice.chosen = choice.decide(dict(choice.scores)) if choice.decide else None
         return choice.prefix + (choice.options[choice.chosen] if choice.chosen else "")
 
-    def samples(self, messages: list[dict], options: Options, *, count: int,
-                complete: Callable[[str], bool] = lambda text: False) -> list[str]:
+    def samples(
+        self,
+        messages: list[dict],
+        options: Options,
+        *,
+        count: int,
+        complete: Callable[[str], bool] = lambda text: False,
+    ) -> list[str]:
         """``count`` completions, the first greedy, the others sampled with seeds of their own; one
         request each (a server decodes them in parallel only if asked for them at once, which the
         chat API's ``n`` does not guarantee), each closed as soon as ``complete(its text)``."""
         texts = []
         for seq in range(count):
-            request = dict(model=self.model, messages=messages, max_tokens=options.max_tokens,
-                           temperature=options.temperature if seq else 0.0, seed=self.seed + seq, stream=True)
+            request = dict(
+                model=self.model,
+                messages=messages,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature if seq else 0.0,
+                seed=self.seed + seq,
+                stream=True,
+            )
             text = ""
             with contextlib.closing(self._pieces(request, None)) as pieces:
                 for piece in pieces:
@@ -117,7 +148,7 @@ class RemoteLLM:
             texts.append(text)
         return texts
 
-    def _pieces(self, request: dict, json_schema: dict | None) -> Iterator[str]:
+    def _pieces(self, request: dict, json_schema: dict | None) -> Generator[str, None, None]:
         try:
             chunks = self._open(request, json_schema)
             for chunk in chunks:
@@ -143,7 +174,8 @@ class RemoteLLM:
         if json_schema and self._schema_supported:
             try:
                 return self._client.chat.completions.create(
-                    **request, response_format={"type": "json_object", "schema": json_schema})
+                    **request, response_format={"type": "json_object", "schema": json_schema}
+                )
             except (BadRequestError, UnprocessableEntityError):
                 self._schema_supported = False
         return self._client.chat.completions.create(**request)
@@ -168,7 +200,9 @@ def option_log_probs(top: list[tuple[str, float]], words: list[str]) -> dict[str
     floor = min(logprob for _, logprob in top)
     scores = {}
     for word in words:
-        matching = [lp for token, lp in top if token.strip() and word.lower().startswith(token.strip().lower())]
+        matching = [
+            lp for token, lp in top if token.strip() and word.lower().startswith(token.strip().lower())
+        ]
         scores[word] = _log_sum_exp(matching) if matching else floor
     return scores
 
@@ -181,8 +215,16 @@ def _log_sum_exp(values: list[float]) -> float:
 class RemoteEmbedder:
     """Embeddings from an OpenAI-compatible ``/v1/embeddings`` endpoint (the ``Embedder`` protocol)."""
 
-    def __init__(self, url: str, model: str, key: str = "", timeout: float = 60.0, retries: int = 2,
-                 batch_size: int = 32, max_tokens: int = 256):
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        key: str = "",
+        timeout: float = 60.0,
+        retries: int = 2,
+        batch_size: int = 32,
+        max_tokens: int = 256,
+    ):
         self.url, self.model, self.batch_size, self.max_tokens = url, model, batch_size, max_tokens
         self.name = f"{model}@openai-embeddings"  # what the store records and checks
         self._client = _client(url, key, timeout, retries)
@@ -192,25 +234,29 @@ class RemoteEmbedder:
     def dimensions(self) -> int:
         if self._dimensions is None:
             self.embed(["dimension probe"])
-        return self._dimensions
+        return self._dimensions or 0
 
     def count_tokens(self, text: str) -> int:
         return math.ceil(len(text) / 3.5)
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         vectors = []
         for start in range(0, len(texts), self.batch_size):
-            batch = texts[start:start + self.batch_size]
+            batch = texts[start : start + self.batch_size]
             try:
                 response = self._client.embeddings.create(model=self.model, input=batch)
-                rows = [_pooled(item.embedding) for item in sorted(response.data, key=lambda item: item.index)]
+                rows = [
+                    _pooled(item.embedding) for item in sorted(response.data, key=lambda item: item.index)
+                ]
             except EmbeddingError:
                 raise
             except Exception as exc:
                 raise EmbeddingError(f"embedding server {self.url} {_describe(exc)}") from exc
             if len(rows) != len(batch) or len({len(r) for r in rows}) != 1:
-                raise EmbeddingError(f"embedding server {self.url} returned {len(rows)} vectors of sizes "
-                                     f"{sorted({len(r) for r in rows})} for {len(batch)} texts")
+                raise EmbeddingError(
+                    f"embedding server {self.url} returned {len(rows)} vectors of sizes "
+                    f"{sorted({len(r) for r in rows})} for {len(batch)} texts"
+                )
             vectors += rows
         matrix = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
         self._dimensions = matrix.shape[1] if len(vectors) else self._dimensions

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 
 class RankedChunk(Protocol):
-    chunk_id: str
-    paper_id: str
-    text: str
+    @property
+    def chunk_id(self) -> str: ...
+
+    @property
+    def paper_id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,11 @@ class _Fused:
     dense_similarity: float | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+
+    @property
+    def best_chunk(self) -> RankedChunk:
+        assert self.chunk is not None  # set with the entry's first rank
+        return self.chunk
 
 
 def paper_ranking(chunks: Sequence[RankedChunk]) -> list[tuple[str, RankedChunk]]:

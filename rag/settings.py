@@ -76,7 +76,8 @@ class Settings:
     # Where models assembled from their PyPI parts (or downloaded on request) are kept: a per-user
     # cache, outside the checkout and the venv, so a reinstall does not reassemble them.
     model_cache_dir: Path = field(
-        default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models")
+        default_factory=lambda: Path(user_cache_dir("rag-abstracts", appauthor=False)) / "models"
+    )
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
     # llama.cpp format a catalogue `model` is converted to once, at assembly (a file you name is used
@@ -152,7 +153,6 @@ class Settings:
     # Temperature of the sampled summary candidates (the first candidate is always greedy).
     summary_temperature: float = 0.7
 
-
     # App: loopback only by default; exposing the app to a network is an explicit choice.
     host: str = "127.0.0.1"
     # App port; 7860 is Gradio's customary one.
@@ -163,7 +163,7 @@ class Settings:
     upload_max_mb: int = 20
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, **overrides) -> Settings:
         """Defaults, then ``RAG_<FIELD>`` environment variables, then ``overrides``."""
         values = {}
         for f in dataclasses.fields(cls):
@@ -178,8 +178,11 @@ class Settings:
 
 
 def _coerce(f: dataclasses.Field, raw: str):
-    kind = f.type if isinstance(f.type, type) else {"int": int, "Path": Path, "str": str,
-                                                      "float": float, "bool": bool}.get(f.type, str)
+    kind = (
+        f.type
+        if isinstance(f.type, type)
+        else {"int": int, "Path": Path, "str": str, "float": float, "bool": bool}.get(f.type, str)
+    )
     if kind is bool:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     try:

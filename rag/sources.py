@@ -8,8 +8,8 @@ token for token, which is what lets llama.cpp reuse a prompt's opening.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from . import prompts
 from .checks import on_question
@@ -36,7 +36,9 @@ class Sources:
     def only(self, indexes: Sequence[int]) -> Sources:
         """These sources alone (0-based indexes), renumbered from 1."""
         flagged = tuple(n for n, i in enumerate(indexes, 1) if i + 1 in self.flagged)
-        return Sources(tuple(self.hits[i] for i in indexes), tuple(self.abstracts[i] for i in indexes), flagged)
+        return Sources(
+            tuple(self.hits[i] for i in indexes), tuple(self.abstracts[i] for i in indexes), flagged
+        )
 
     def on_question(self, focus: str) -> Sources:
         """The sources sharing at least half as many of ``focus``'s terms as the best one
@@ -47,8 +49,11 @@ class Sources:
 
 def prepare(hits: Sequence[Hit], papers: dict[str, Paper]) -> Sources:
     cleaned = [without_instructions(papers[h.paper_id].abstract) for h in hits]
-    return Sources(tuple(hits), tuple(text for text, _ in cleaned),
-                   tuple(n for n, (_, removed) in enumerate(cleaned, 1) if removed))
+    return Sources(
+        tuple(hits),
+        tuple(text for text, _ in cleaned),
+        tuple(n for n, (_, removed) in enumerate(cleaned, 1) if removed),
+    )
 
 
 def trim_to_budget(text: str, question: str, budget: int, count_tokens: CountTokens) -> str:
@@ -67,12 +72,16 @@ def trim_to_budget(text: str, question: str, budget: int, count_tokens: CountTok
     return " ".join(parts[i] for i in sorted(chosen)) or parts[ranked[0]][: budget * 3]
 
 
-def prompt_texts(sources: Sources, focus: str, settings: Settings, count_tokens: CountTokens) -> list[tuple[str, str]]:
+def prompt_texts(
+    sources: Sources, focus: str, settings: Settings, count_tokens: CountTokens
+) -> list[tuple[str, str]]:
     """(title, text) per source as the prompt holds it: the best one (nearly) whole, the others
     trimmed to the sentences most relevant to ``focus``."""
     budgets = [settings.lead_source_tokens] + [settings.source_tokens] * (len(sources.hits) - 1)
-    return [(h.title, trim_to_budget(a, focus, budget, count_tokens))
-            for h, a, budget in zip(sources.hits, sources.abstracts, budgets)]
+    return [
+        (h.title, trim_to_budget(a, focus, budget, count_tokens))
+        for h, a, budget in zip(sources.hits, sources.abstracts, budgets)
+    ]
 
 
 def lead_prefix(paper: Paper, settings: Settings, count_tokens: CountTokens) -> list[dict]:
@@ -80,5 +89,7 @@ def lead_prefix(paper: Paper, settings: Settings, count_tokens: CountTokens) -> 
     the system text and the paper as source [1], trimmed for no question in particular (whole when
     it fits the lead budget, as most abstracts do). Read ahead (``LLM.prefill``), it leaves such a
     question only its other sources and its own words to read."""
-    text = trim_to_budget(without_instructions(paper.abstract)[0], "", settings.lead_source_tokens, count_tokens)
+    text = trim_to_budget(
+        without_instructions(paper.abstract)[0], "", settings.lead_source_tokens, count_tokens
+    )
     return prompts.qa_messages(prompts.qa_sources([(paper.title, text)]))

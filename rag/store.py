@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal
 
 import numpy as np
 from chromadb import Documents, EmbeddingFunction, Embeddings
@@ -33,16 +34,17 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
         return {"model": self.embedder.name, "max_tokens": self.embedder.max_tokens}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "ChromaEmbeddingFunction":
+    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
         if config.get("model") not in (None, MiniLMEmbedder.name):
-            raise StoreError(f"collection was built with embedder {config.get('model')!r}; "
-                             "open it with that embedder")
+            raise StoreError(
+                f"collection was built with embedder {config.get('model')!r}; open it with that embedder"
+            )
         return ChromaEmbeddingFunction(MiniLMEmbedder(max_tokens=config.get("max_tokens", 256)))
 
-    def default_space(self) -> str:
+    def default_space(self) -> Literal["cosine"]:
         return "cosine"
 
-    def supported_spaces(self) -> list[str]:
+    def supported_spaces(self) -> list[Literal["cosine", "l2", "ip"]]:
         return ["cosine"]
 
 
@@ -74,8 +76,11 @@ class VectorStore:
         existing = {c.name for c in self._client.list_collections()}
         if name not in existing:
             return self._client.create_collection(
-                name, embedding_function=function, metadata={"embedder": self.embedder.name},
-                configuration={"hnsw": {"space": "cosine"}})
+                name,
+                embedding_function=function,
+                metadata={"embedder": self.embedder.name},
+                configuration={"hnsw": {"space": "cosine"}},
+            )
         collection = self._client.get_collection(name, embedding_function=function)
         built_by = (collection.metadata or {}).get("embedder")
         if built_by is None and self.embedder.name == MiniLMEmbedder.name:
@@ -83,9 +88,11 @@ class VectorStore:
             collection.modify(metadata={"embedder": self.embedder.name})
             built_by = self.embedder.name
         if built_by != self.embedder.name:
-            raise StoreError(f"collection {name!r} at {self.where} holds vectors from embedder {built_by!r}, "
-                             f"not {self.embedder.name!r}; mixing them would corrupt search. Use that "
-                             "embedder, or another store or collection.")
+            raise StoreError(
+                f"collection {name!r} at {self.where} holds vectors from embedder {built_by!r}, "
+                f"not {self.embedder.name!r}; mixing them would corrupt search. Use that "
+                "embedder, or another store or collection."
+            )
         return collection
 
     def _call(self, what: str, method, **kwargs):
@@ -100,9 +107,14 @@ class VectorStore:
         step = self._max_batch()
         for start in range(0, len(chunks), step):
             part = slice(start, start + step)
-            self._call("upsert", self._collection.upsert, ids=[c.id for c in chunks[part]],
-                       embeddings=vectors[part], documents=[c.text for c in chunks[part]],
-                       metadatas=list(metadata[part]))
+            self._call(
+                "upsert",
+                self._collection.upsert,
+                ids=[c.id for c in chunks[part]],
+                embeddings=vectors[part],
+                documents=[c.text for c in chunks[part]],
+                metadatas=list(metadata[part]),
+            )
 
     def _max_batch(self) -> int:
         try:
@@ -117,9 +129,13 @@ class VectorStore:
         ids = [(chunk_id, paper_id) for paper_id, found in chunks.items() for chunk_id in sorted(found)]
         step = self._max_batch()
         for start in range(0, len(ids), step):
-            part = ids[start:start + step]
-            self._call("update", self._collection.update, ids=[c for c, _ in part],
-                       metadatas=[shared[p] for _, p in part])
+            part = ids[start : start + step]
+            self._call(
+                "update",
+                self._collection.update,
+                ids=[c for c, _ in part],
+                metadatas=[shared[p] for _, p in part],
+            )
 
     def chunk_ids_by_paper(self, paper_ids: Sequence[str] | None = None) -> dict[str, set[str]]:
         where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
@@ -136,12 +152,18 @@ class VectorStore:
         without embedding anything again."""
         if not paper_ids:
             return {}
-        found = self._call("get", self._collection.get, where={"paper_id": {"$in": list(paper_ids)}},
-                           include=["metadatas", "embeddings"])
+        found = self._call(
+            "get",
+            self._collection.get,
+            where={"paper_id": {"$in": list(paper_ids)}},
+            include=["metadatas", "embeddings"],
+        )
         sums: dict[str, np.ndarray] = {}
         for meta, vector in zip(found["metadatas"], found["embeddings"]):
             sums[meta["paper_id"]] = sums.get(meta["paper_id"], 0) + np.asarray(vector, dtype=np.float32)
-        return {paper_id: total / max(float(np.linalg.norm(total)), 1e-12) for paper_id, total in sums.items()}
+        return {
+            paper_id: total / max(float(np.linalg.norm(total)), 1e-12) for paper_id, total in sums.items()
+        }
 
     def delete_chunks(self, chunk_ids: Sequence[str]) -> None:
         if chunk_ids:
@@ -158,10 +180,20 @@ class VectorStore:
         limit = min(limit, self.count())
         if limit == 0:
             return []
-        found = self._call("query", self._collection.query, query_texts=[text], n_results=limit,
-                           where=where, include=["documents", "metadatas", "distances"])
-        return [DenseHit(chunk_id, meta["paper_id"], doc, 1.0 - dist) for chunk_id, doc, meta, dist in
-                zip(found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0])]
+        found = self._call(
+            "query",
+            self._collection.query,
+            query_texts=[text],
+            n_results=limit,
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            DenseHit(chunk_id, meta["paper_id"], doc, 1.0 - dist)
+            for chunk_id, doc, meta, dist in zip(
+                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
+            )
+        ]
 
     def count(self) -> int:
         return self._call("count", self._collection.count)
@@ -179,5 +211,9 @@ def _client(path: Path, url: str | None):
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if not parts.hostname:
         raise StoreError(f"RAG_CHROMA_URL={url!r} is not a URL like http://127.0.0.1:8000")
-    return chromadb.HttpClient(host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
-                               ssl=parts.scheme == "https", settings=settings)
+    return chromadb.HttpClient(
+        host=parts.hostname,
+        port=parts.port or (443 if parts.scheme == "https" else 8000),
+        ssl=parts.scheme == "https",
+        settings=settings,
+    )

@@ -7,17 +7,18 @@ import html
 import json
 import re
 import time
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from collections import Counter
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from . import prompts
 from .grouping import Topic
 from .injection import without_instructions
 from .llm import Options
-from .text import content_terms, mentions, sentences, specific_terms, stem, support, words
 from .paper import Paper
+from .text import content_terms, mentions, sentences, specific_terms, stem, support, words
 
 if TYPE_CHECKING:
     from .catalog import Catalog
@@ -72,11 +73,13 @@ def clean_summary(raw: str) -> str:
     return first
 
 
-_SELF_REFERENCE = re.compile(r"^\W*(?:(?:this|the|our|in this|in the) (?:paper|work|study|article|letter)\b|we\b)", re.I)
+_SELF_REFERENCE = re.compile(
+    r"^\W*(?:(?:this|the|our|in this|in the) (?:paper|work|study|article|letter)\b|we\b)", re.I
+)
 
 
 def opens_with_self_reference(summary: str) -> bool:
-    """"This paper ...", "The paper ...", "We ...": words a digest reader skips."""
+    """ "This paper ...", "The paper ...", "We ...": words a digest reader skips."""
     return bool(_SELF_REFERENCE.match(summary))
 
 
@@ -92,17 +95,36 @@ def sentence_complete(text: str) -> bool:
     return len(sentences(text)) > 1 or len(text.split()) > MAX_WORDS + 5
 
 
-_SELF_SUBJECT = re.compile(r"^\W*(?:(?:in )?(?:this|the|our) (?:paper|work|study|article|letter)\b\s*,?\s*(we\b)?"
-                           r"|(we|the authors)\b)\s*", re.I)
+_SELF_SUBJECT = re.compile(
+    r"^\W*(?:(?:in )?(?:this|the|our) (?:paper|work|study|article|letter)\b\s*,?\s*(we\b)?"
+    r"|(we|the authors)\b)\s*",
+    re.I,
+)
 _ADVERBS = {"also", "further", "first", "then", "here", "now", "empirically", "theoretically", "formally"}
-_NOT_ACTIONS = {"is", "was", "are", "were", "has", "have", "had", "can", "will", "would", "should", "may", "might"}
+_NOT_ACTIONS = {
+    "is",
+    "was",
+    "are",
+    "were",
+    "has",
+    "have",
+    "had",
+    "can",
+    "will",
+    "would",
+    "should",
+    "may",
+    "might",
+}
 
 
 def without_self_reference(line: str) -> str:
     """The line with its verb first instead of "This paper"/"We" ("We propose X" -> "Proposes X"),
     as digests write; unchanged when what follows is not an action ("This paper is ...")."""
     found = _SELF_SUBJECT.match(line)
-    rest = line[found.end():].split(" ") if found else []
+    if found is None:
+        return line
+    rest = line[found.end() :].split(" ")
     lead = 0
     while lead < len(rest) - 1 and rest[lead].lower() in _ADVERBS:
         lead += 1
@@ -137,6 +159,7 @@ def consensus(lines: list[str], eligible: list[bool], voters: Sequence[Sequence[
     single sample, greedy included. Each group of ``voters`` (the title; the abstract's
     sentences) votes too, with its text closest to the line: what the paper itself stresses
     weighs like one more sample. The first eligible one on a tie; -1 when none is eligible."""
+
     def score(i: int) -> float:
         votes = sum(overlap(lines[i], other) for j, other in enumerate(lines) if j != i)
         return votes + sum(max((overlap(lines[i], text) for text in group), default=0.0) for group in voters)
@@ -177,8 +200,13 @@ def cached(paper: Paper, model_name: str, method: Method, catalog: Catalog) -> S
 
 def summary_messages(paper: Paper) -> list[dict]:
     """The chat the model summarises the paper from (sentences addressing the reader left out)."""
-    return [{"role": "system", "content": prompts.TLDR_SYSTEM},
-            {"role": "user", "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0])}]
+    return [
+        {"role": "system", "content": prompts.TLDR_SYSTEM},
+        {
+            "role": "user",
+            "content": prompts.tldr_user_message(paper.title, without_instructions(paper.abstract)[0]),
+        },
+    ]
 
 
 def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, background: bool = False) -> Summary:
@@ -195,7 +223,9 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     if hit:
         return hit
     options = Options(max_tokens=method.max_tokens, temperature=method.temperature, background=background)
-    samples = llm.samples(summary_messages(paper), options, count=method.candidates, complete=sentence_complete)
+    samples = llm.samples(
+        summary_messages(paper), options, count=method.candidates, complete=sentence_complete
+    )
     lines = [clean_summary(raw) for raw in samples]
     grounded = [is_grounded(line, paper) for line in lines]
     # A line that only restates the title tells a reader nothing the digest's heading does not.
@@ -226,7 +256,12 @@ class Digest:
         return f"{self.pending} more papers are still being summarised." if self.pending else ""
 
     def to_markdown(self) -> str:
-        lines = [f"# Paper digest ({len(self.items)} papers)", "", f"_{self.created}, model {self.model}_", ""]
+        lines = [
+            f"# Paper digest ({len(self.items)} papers)",
+            "",
+            f"_{self.created}, model {self.model}_",
+            "",
+        ]
         lines += [f"_{self.pending_note}_", ""] if self.pending else []
         for heading, items in self.sections():
             lines += [f"## {heading}", ""] if heading else []
@@ -241,33 +276,52 @@ class Digest:
         rows = []
         for heading, items in self.sections():
             if heading:
-                rows.append(f'<tr><td style="padding:16px 0 4px"><h2 style="font-size:16px;margin:0">'
-                            f'{html.escape(heading)}</h2></td></tr>')
+                rows.append(
+                    f'<tr><td style="padding:16px 0 4px"><h2 style="font-size:16px;margin:0">'
+                    f"{html.escape(heading)}</h2></td></tr>"
+                )
             rows += [self._html_row(item) for item in items]
-        return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
-                '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
-                f'<h1 style="font-size:20px">Paper digest ({len(self.items)} papers)</h1>'
-                f'<p style="color:#777;font-size:12px">{html.escape(self.created)}, model {html.escape(self.model)}'
-                f'{" " + self.pending_note if self.pending else ""}</p>'
-                f'<table style="width:100%;border-collapse:collapse">{"".join(rows)}</table></body></html>')
+        return (
+            '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
+            '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
+            f'<h1 style="font-size:20px">Paper digest ({len(self.items)} papers)</h1>'
+            f'<p style="color:#777;font-size:12px">{html.escape(self.created)}, '
+            f"model {html.escape(self.model)}"
+            f"{' ' + self.pending_note if self.pending else ''}</p>"
+            f'<table style="width:100%;border-collapse:collapse">{"".join(rows)}</table></body></html>'
+        )
 
     @staticmethod
     def _html_row(item: Summary) -> str:
         title = html.escape(item.title)
         if item.url:
             title = f'<a href="{html.escape(item.url, quote=True)}" style="color:#1a56db">{title}</a>'
-        return (f'<tr><td style="padding:8px 0;border-bottom:1px solid #eee">'
-                f'<div style="font-weight:bold">{title}</div>'
-                f'<div style="color:#333">{html.escape(item.text)}</div></td></tr>')
+        return (
+            f'<tr><td style="padding:8px 0;border-bottom:1px solid #eee">'
+            f'<div style="font-weight:bold">{title}</div>'
+            f'<div style="color:#333">{html.escape(item.text)}</div></td></tr>'
+        )
 
     def to_json(self) -> str:
-        return json.dumps({"created": self.created, "model": self.model, "pending": self.pending,
-                           "topics": [asdict(topic) for topic in self.topics],
-                           "papers": [asdict(item) for item in self.items]}, indent=2, ensure_ascii=False)
+        return json.dumps(
+            {
+                "created": self.created,
+                "model": self.model,
+                "pending": self.pending,
+                "topics": [asdict(topic) for topic in self.topics],
+                "papers": [asdict(item) for item in self.items],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
 
     def render(self, fmt: str) -> str:
-        renderers = {"md": self.to_markdown, "markdown": self.to_markdown, "html": self.to_html,
-                     "json": self.to_json}
+        renderers = {
+            "md": self.to_markdown,
+            "markdown": self.to_markdown,
+            "html": self.to_html,
+            "json": self.to_json,
+        }
         if fmt not in renderers:
             from .errors import RagError
 

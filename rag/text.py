@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again all also am an and any are as at be because been being below between both
 but by can could did do does doing done during each few for from further had has have having how
 i if in into is it its itself just may me might more most much must my no nor not now of off on once
@@ -19,7 +20,8 @@ when where which while who whom whose why will with would yes you your paper pap
 abstract abstracts propose proposed present show shows shown result results approach method methods
 based new novel work also one two three first second however thus therefore among within without
 versus vs does did
-""".split())
+""".split()
+)
 
 
 # A word may start with digits ("3D-Zoom"); its hyphens join letters or digits ("HIV-related"),
@@ -32,8 +34,10 @@ _NUMBER = re.compile(r"(?:\d+(?:\.\d+)?|\.\d+)%?")
 
 
 # Names: tokens with digits, acronyms, CamelCase, and code identifiers ("simple_rl").
-_SPECIFIC = re.compile(r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$|"
-                       r"^\w+_\w+$")
+_SPECIFIC = re.compile(
+    r"^(?=.*\d)[A-Za-z0-9\-]*[A-Za-z][A-Za-z0-9\-]*$|^[A-Z]{2,}[a-z]*s?$|^[A-Za-z]+[A-Z][A-Za-z\-]*$|"
+    r"^\w+_\w+$"
+)
 
 
 def stem(word: str) -> str:
@@ -76,8 +80,11 @@ def specific_terms(text: str) -> set[str]:
             tokens = words(clause)
             title_case = _is_title_case(tokens)
             for i, w in enumerate(tokens):
-                if (_SPECIFIC.match(w) and not (shouted and w.isalpha())) or _NUMBER.fullmatch(w) or \
-                        (i > 0 and w[0].isupper() and not title_case):
+                if (
+                    (_SPECIFIC.match(w) and not (shouted and w.isalpha()))
+                    or _NUMBER.fullmatch(w)
+                    or (i > 0 and w[0].isupper() and not title_case)
+                ):
                     found.add(w)
     return {w.lower() for w in found if w.lower() not in STOPWORDS}
 
@@ -139,7 +146,9 @@ def spelled_out(text: str, acronym: str) -> bool:
     if not (2 <= len(letters) <= 5 and letters.isalpha()):
         return False
     tokens = re.findall(r"[A-Za-z]+", text)
-    content = [len(w) >= 3 and w.lower() not in STOPWORDS and (len(letters) > 2 or w[0].isupper()) for w in tokens]
+    content = [
+        len(w) >= 3 and w.lower() not in STOPWORDS and (len(letters) > 2 or w[0].isupper()) for w in tokens
+    ]
 
     def spells(i: int, matched: int) -> bool:
         if matched == len(letters):
@@ -148,14 +157,21 @@ def spelled_out(text: str, acronym: str) -> bool:
             return False
         initial_fits = tokens[i][0].lower() == letters[matched]
         linking = tokens[i].lower() in _LINKING
-        return (initial_fits and (content[i] or linking) and spells(i + 1, matched + 1)) or \
-            (linking and spells(i + 1, matched))
+        return (initial_fits and (content[i] or linking) and spells(i + 1, matched + 1)) or (
+            linking and spells(i + 1, matched)
+        )
 
-    return any(content[i] and tokens[i][0].lower() == letters[0] and spells(i + 1, 1) for i in range(len(tokens)))
+    return any(
+        content[i] and tokens[i][0].lower() == letters[0] and spells(i + 1, 1) for i in range(len(tokens))
+    )
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!al\.)\s+(?=[A-Za-z0-9(\[])", text) if s.strip()]
+    return [
+        s.strip()
+        for s in re.split(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)(?<!al\.)\s+(?=[A-Za-z0-9(\[])", text)
+        if s.strip()
+    ]
 
 
 def _shared_prefix(a: str, b: str) -> int:
@@ -172,8 +188,10 @@ def term_found(term: str, source_terms: set[str]) -> bool:
     word ("consume" for "consumption": six letters in common) and an abbreviation ("val" for
     "validation": a short term that begins a longer one)."""
     return term in source_terms or any(
-        (len(term) >= 6 and _shared_prefix(term, s) >= 6) or (3 <= len(term) <= 4 < len(s) and s.startswith(term))
-        for s in source_terms)
+        (len(term) >= 6 and _shared_prefix(term, s) >= 6)
+        or (3 <= len(term) <= 4 < len(s) and s.startswith(term))
+        for s in source_terms
+    )
 
 
 def coverage(question: str, text: str) -> float:

@@ -18,8 +18,8 @@ answered differently from an open one:
 from __future__ import annotations
 
 from . import prompts
-from .text import best_of, sentences
 from .llm import LLM, Choice, Options
+from .text import best_of, sentences
 
 WORDS = ("Yes", "No", "Maybe")
 # What a "maybe" answer opens with: the reader learns the abstract is not conclusive, then the finding.
@@ -38,8 +38,12 @@ def results_part(abstract: str) -> list[str]:
 def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, dict[str, float]]:
     """The most probable of the verdict words where the reply ``opening`` ends, and their
     log-probabilities; (None, {}) from a model that exposes no scores."""
-    probe = Choice(prefix=opening, options={w: "" for w in WORDS},
-                   decide=lambda log_probs: max(log_probs, key=log_probs.get), grammar=_ANY_TEXT)
+    probe = Choice(
+        prefix=opening,
+        options={w: "" for w in WORDS},
+        decide=lambda log_probs: max(log_probs, key=lambda word: log_probs[word]),
+        grammar=_ANY_TEXT,
+    )
     for _ in llm.stream(messages, Options(max_tokens=1, choice=probe)):
         pass
     return probe.chosen, dict(probe.scores)
@@ -53,7 +57,7 @@ def scores(llm: LLM, question: str, abstract: str) -> dict[str, float]:
 
 
 def decide(log_probs: dict[str, float], no_margin: float) -> str | None:
-    """"Maybe" when it is the most probable word; else "No" when its log-probability exceeds
+    """ "Maybe" when it is the most probable word; else "No" when its log-probability exceeds
     "Yes"'s by more than ``no_margin`` (the model's own lean, settings.verdict_no_margin), else
     "Yes". None without scores."""
     if not log_probs:

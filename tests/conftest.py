@@ -47,7 +47,7 @@ def offline(tmp_path):
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory, embedder):
     """The real Gradio app over the seeds with the default model, on a free loopback port."""
-    import app as app_module
+    from rag import app as app_module
     from servers import free_port
 
     library = Library(tmp_path_factory.mktemp("app") / "store", embedder=embedder)

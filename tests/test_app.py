@@ -84,7 +84,7 @@ def test_eight_concurrent_asks_all_complete(client):
 
 
 def test_login_and_upload_size_limit(tmp_path, monkeypatch):
-    import app as app_module
+    from rag import app as app_module
     from gradio_client import Client, handle_file
     from servers import free_port
 

@@ -23,7 +23,7 @@ class ScriptedLibrary:
 
 
 def test_the_chat_shows_searching_then_what_it_reads_then_the_answer():
-    import app as app_module
+    from rag import app as app_module
 
     states = list(app_module.App(ScriptedLibrary(HITS)).chat("Which paper uses k-means?", [], 3, "", ""))
     assert "Searching" in states[0][0]
@@ -41,7 +41,7 @@ def test_the_reading_panel_says_when_nothing_matched():
 def test_a_follow_up_in_the_chat_passes_back_the_answer_it_follows():
     """The browser sends the chat as text; the app gives the library the Answer it showed, so the
     follow-up can continue that answer's conversation. Text it did not show stays text."""
-    import app as app_module
+    from rag import app as app_module
 
     library = ScriptedLibrary(HITS)
     chat = app_module.App(library)

@@ -171,7 +171,7 @@ def test_bibtex_errors_give_the_parsers_reason_and_print_nothing(tmp_path, capfd
 
 
 def test_app_refuses_an_empty_password_and_accepts_what_the_loaders_read():
-    import app as app_module
+    from rag import app as app_module
 
     with pytest.raises(SystemExit, match="non-empty"):
         app_module.parse_auth("user:")
@@ -182,7 +182,7 @@ def test_app_refuses_an_empty_password_and_accepts_what_the_loaders_read():
 def test_the_app_never_shows_raw_exception_text(library, monkeypatch):
     import gradio as gr
 
-    import app as app_module
+    from rag import app as app_module
 
     handlers = app_module.App(library)
     monkeypatch.setattr(library, "ingest", lambda *a, **k: (_ for _ in ()).throw(TypeError("'int' object is not iterable")))
@@ -195,7 +195,7 @@ def test_the_app_never_shows_raw_exception_text(library, monkeypatch):
 
 
 def test_uploads_are_removed_after_ingest(tmp_path, library):
-    import app as app_module
+    from rag import app as app_module
 
     upload = write_jsonl(tmp_path / "upload.jsonl", GOOD[:1])
     report = app_module.App(library).ingest([str(upload)], False)

@@ -3,6 +3,7 @@ venv and used from a directory outside the checkout, finds its model catalogue, 
 seed abstracts inside itself."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -59,3 +60,31 @@ def test_the_wheel_carries_models_and_seeds_and_works_outside_the_checkout(insta
     assert hits[0]["title"].startswith("kMaX-DeepLab")
     answer = json.loads(run(installed, tmp_path, "ask", "Which paper uses k-means cross-attention?", "--json"))
     assert not answer["abstained"] and "kMaX-DeepLab" in answer["citations"][0]["title"]
+
+
+def test_the_wheel_serves_the_app_outside_the_checkout(installed, tmp_path):
+    """``rag app`` runs the Gradio app from the installed package (rag.app), not from a checkout."""
+    import time
+    import urllib.request
+
+    from servers import free_port
+
+    port = free_port()
+    log = tmp_path / "app.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([str(installed / "bin" / "rag"), "--store", str(tmp_path / "store"), "app",
+                                   "--seeds", "--port", str(port)], cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "RAG_BACKGROUND_SUMMARIES": "0", "RAG_READ_AHEAD_PAPERS": "0"})
+    try:
+        deadline, page = time.monotonic() + 240, ""
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(1)
+        assert "gradio" in page.lower(), log.read_text()[-2000:]
+        assert "added 21" in log.read_text()  # --seeds ingested the seeds shipped in the wheel
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -9,8 +9,9 @@ sampling of its own.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .protocol import MIN_P, REPEAT_PENALTY, TOP_K, TOP_P
 from .states import REREAD
@@ -32,8 +33,13 @@ def sampler(llama, temperature: float, seed: int):
     from llama_cpp import _internals
 
     sampler = _internals.LlamaSampler()
-    sampler.add_penalties(n_vocab=llama.n_vocab(), penalty_last_n=llama.last_n_tokens_size,
-                          penalty_repeat=REPEAT_PENALTY, penalty_freq=0.0, penalty_present=0.0)
+    sampler.add_penalties(
+        n_vocab=llama.n_vocab(),
+        penalty_last_n=llama.last_n_tokens_size,
+        penalty_repeat=REPEAT_PENALTY,
+        penalty_freq=0.0,
+        penalty_present=0.0,
+    )
     if temperature == 0.0:
         sampler.add_greedy()
         return sampler
@@ -68,13 +74,20 @@ class BatchContext:
             kept = 0
         batch = _internals.LlamaBatch(n_tokens=llama.n_batch, embd=0, n_seq_max=1, verbose=False)
         for start in range(kept, len(prompt), llama.n_batch):
-            batch.set_batch(prompt[start:start + llama.n_batch], n_past=start, logits_all=False)
+            batch.set_batch(prompt[start : start + llama.n_batch], n_past=start, logits_all=False)
             self.context.decode(batch)
         self.held, self.last_read = list(prompt), len(prompt) - kept
 
 
-def decode_together(llama, shared: BatchContext, prompt: list[int], stop: list[str], samplers: list,
-                     max_tokens: int, complete: Callable[[str], bool]) -> list[str]:
+def decode_together(
+    llama,
+    shared: BatchContext,
+    prompt: list[int],
+    stop: list[str],
+    samplers: list,
+    max_tokens: int,
+    complete: Callable[[str], bool],
+) -> list[str]:
     """One completion per sampler: the prompt is evaluated once as sequence 0 and shared with the
     others, then every unfinished sequence advances one token per decoded batch."""
     import llama_cpp
@@ -85,7 +98,8 @@ def decode_together(llama, shared: BatchContext, prompt: list[int], stop: list[s
     for seq in range(1, count):
         llama_cpp.llama_memory_seq_cp(context.memory, 0, seq, -1, -1)
     batch = _internals.LlamaBatch(n_tokens=count, embd=0, n_seq_max=count, verbose=False)
-    tokens, texts = [[] for _ in samplers], [""] * count
+    tokens: list[list[int | None]] = [[] for _ in samplers]
+    texts = [""] * count
     rows = {seq: -1 for seq in range(count)}  # sequence -> its logits' row in the last batch
     for _ in range(max_tokens):
         for seq, row in rows.items():
@@ -95,13 +109,19 @@ def decode_together(llama, shared: BatchContext, prompt: list[int], stop: list[s
                 continue
             tokens[seq].append(token)
             texts[seq] = llama.detokenize(tokens[seq]).decode("utf-8", errors="ignore")
-        rows = {seq: i for i, seq in enumerate(seq for seq in rows
-                                                 if tokens[seq][-1] is not None and not _ended(texts[seq], stop, complete))}
+        rows = {
+            seq: i
+            for i, seq in enumerate(
+                seq for seq in rows if tokens[seq][-1] is not None and not _ended(texts[seq], stop, complete)
+            )
+        }
         if not rows:
             break
         batch.reset()
         for seq, i in rows.items():
-            _put(batch, i, tokens[seq][-1], len(prompt) + len(tokens[seq]) - 1, seq)
+            token = tokens[seq][-1]
+            assert token is not None  # ended sequences have no row
+            _put(batch, i, token, len(prompt) + len(tokens[seq]) - 1, seq)
         batch.batch.n_tokens = len(rows)
         context.decode(batch)
     return [_before_stop(text, stop) for text in texts]

@@ -14,12 +14,13 @@ import math
 import queue
 import threading
 import time
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..errors import ModelError
 from . import batch, events, states
-from .protocol import MIN_P, REPEAT_PENALTY, TOP_K, TOP_P, Choice, Options
+from .protocol import MIN_P, REPEAT_PENALTY, TOP_K, TOP_P, Options
 from .quantize import physical_cores
 from .scheduler import Scheduler
 
@@ -30,17 +31,21 @@ _DONE = object()  # end-of-stream marker on a generation queue
 
 
 class LocalLLM:
-    def __init__(self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
-                 prompt_cache_mb: int = 0):
+    def __init__(
+        self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int, prompt_cache_mb: int = 0
+    ):
         self.path, self.name, self.chat_format, self.n_ctx, self.seed = path, name, chat_format, n_ctx, seed
         self.prompt_cache_mb = prompt_cache_mb
         self.scheduler = Scheduler()
         self._llama: Any = None
-        self._batch_contexts: dict[int, batch.BatchContext] = {}  # sequences -> a context decoding them together
+        self._batch_contexts: dict[
+            int, batch.BatchContext
+        ] = {}  # sequences -> a context decoding them together
 
     @classmethod
-    def shared(cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int,
-               prompt_cache_mb: int = 0) -> LocalLLM:
+    def shared(
+        cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int, prompt_cache_mb: int = 0
+    ) -> LocalLLM:
         key = (str(path), chat_format, n_ctx, seed, prompt_cache_mb)
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
@@ -54,8 +59,15 @@ class LocalLLM:
                 from llama_cpp import Llama
 
                 # n_ctx and verbose always explicit: llama-cpp-python's defaults are 512 and chatty.
-                self._llama = Llama(model_path=str(self.path), n_ctx=self.n_ctx, n_threads=physical_cores(),
-                                    n_batch=512, seed=self.seed, chat_format=self.chat_format, verbose=False)
+                self._llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=physical_cores(),
+                    n_batch=512,
+                    seed=self.seed,
+                    chat_format=self.chat_format,
+                    verbose=False,
+                )
                 if self.prompt_cache_mb > 0:
                     # Saved states of recent prompts: a follow-up resumes its own conversation's
                     # prefix even when other questions were answered in between.
@@ -113,8 +125,9 @@ class LocalLLM:
         finally:
             stop.set()
 
-    def _run_completion(self, messages: list[dict], options: Options, pieces: queue.Queue,
-                        stop: threading.Event) -> None:
+    def _run_completion(
+        self, messages: list[dict], options: Options, pieces: queue.Queue, stop: threading.Event
+    ) -> None:
         """One completion, within a turn: its pieces onto ``pieces``, then its event."""
         started, first, said = time.perf_counter(), None, []
         llama = self.load()
@@ -128,10 +141,23 @@ class LocalLLM:
                 pieces.put(piece)
         if options.remember and not stop.is_set():
             self._remember(llama, messages, "".join(said), options.next_turn)
-        events.emit(events.Event("completion", self.name, messages, progress.prompt_tokens, progress.read,
-                                 progress.generated, first, time.perf_counter() - started, options.background))
+        events.emit(
+            events.Event(
+                "completion",
+                self.name,
+                messages,
+                progress.prompt_tokens,
+                progress.read,
+                progress.generated,
+                first,
+                time.perf_counter() - started,
+                options.background,
+            )
+        )
 
-    def _generate(self, llama: Any, messages: list[dict], options: Options, progress: _Reading) -> Iterator[str]:
+    def _generate(
+        self, llama: Any, messages: list[dict], options: Options, progress: _Reading
+    ) -> Generator[str, None, None]:
         """The completion's text pieces; the prompt is formatted and tokenized here so that a
         choice is scored on exactly the tokens the completion then continues from. With
         ``remember``, the prompt starts from the prompt cache's best saved state."""
@@ -148,7 +174,9 @@ class LocalLLM:
             if choice.options and choice.decide is not None:
                 # restored above when asked: a second look-up in the prompt cache would find the same state
                 logits, progress.read = self._evaluate(llama, prompt, restore=False)
-                choice.scores = _log_probabilities(logits, {w: self._first_tokens(llama, w) for w in choice.options})
+                choice.scores = _log_probabilities(
+                    logits, {w: self._first_tokens(llama, w) for w in choice.options}
+                )
                 choice.chosen = choice.decide(dict(choice.scores))
                 forced = choice.options[choice.chosen]
             yield choice.prefix + forced
@@ -159,12 +187,24 @@ class LocalLLM:
             # last token read again, by other kernels than a whole read's: the answer could change.
             # A scored choice has just read its prompt that way (``_evaluate``): not read again.
             states.hold_at_most(llama, prompt, len(prompt) - states.REREAD)
-        progress.prompt_tokens, progress.read = len(prompt), progress.read + len(prompt) - states.held(llama, prompt)
+        progress.prompt_tokens, progress.read = (
+            len(prompt),
+            progress.read + len(prompt) - states.held(llama, prompt),
+        )
         with states.without_prompt_cache(llama):
-            chunks = llama.create_completion(prompt=prompt, max_tokens=options.max_tokens,
-                                             temperature=options.temperature, top_p=TOP_P, top_k=TOP_K, min_p=MIN_P,
-                                             repeat_penalty=REPEAT_PENALTY, seed=self.seed, stop=stop,
-                                             grammar=grammar, stream=True)
+            chunks = llama.create_completion(
+                prompt=prompt,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                top_p=TOP_P,
+                top_k=TOP_K,
+                min_p=MIN_P,
+                repeat_penalty=REPEAT_PENALTY,
+                seed=self.seed,
+                stop=stop,
+                grammar=grammar,
+                stream=True,
+            )
             for chunk in chunks:
                 progress.generated += 1
                 piece = chunk["choices"][0]["text"]
@@ -179,8 +219,14 @@ class LocalLLM:
             return
         try:
             if next_turn is not None:
-                tokens, _ = self._prompt(llama, [*messages, {"role": "assistant", "content": said},
-                                                 {"role": "user", "content": next_turn}])
+                tokens, _ = self._prompt(
+                    llama,
+                    [
+                        *messages,
+                        {"role": "assistant", "content": said},
+                        {"role": "user", "content": next_turn},
+                    ],
+                )
                 self._evaluate(llama, tokens, restore=False)  # the context holds all but the opening
             states.save(llama)
         except Exception as exc:  # an optimisation only: the answer is already out
@@ -197,12 +243,19 @@ class LocalLLM:
             formatter = llama_chat_format.Jinja2ChatFormatter(
                 template=llama.metadata["tokenizer.chat_template"],
                 eos_token=llama._model.token_get_text(llama.token_eos()),
-                bos_token=llama._model.token_get_text(llama.token_bos()))
+                bos_token=llama._model.token_get_text(llama.token_bos()),
+            )
         if formatter is None:
             raise ModelError(f"no prompt format for {self.path.name} (chat format {self.chat_format!r})")
         result = formatter(messages=messages)
         tokens = llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
-        stop = [] if result.stop is None else [result.stop] if isinstance(result.stop, str) else list(result.stop)
+        stop = (
+            []
+            if result.stop is None
+            else [result.stop]
+            if isinstance(result.stop, str)
+            else list(result.stop)
+        )
         return tokens, stop
 
     @staticmethod
@@ -246,12 +299,29 @@ class LocalLLM:
                 llama.cache[tokens] = llama.save_state()
             except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
                 raise ModelError(f"reading a prompt ahead failed: {exc}") from exc
-        events.emit(events.Event("prefill", self.name, messages, len(tokens), read, 0, None,
-                                 time.perf_counter() - started, background))
+        events.emit(
+            events.Event(
+                "prefill",
+                self.name,
+                messages,
+                len(tokens),
+                read,
+                0,
+                None,
+                time.perf_counter() - started,
+                background,
+            )
+        )
         return True
 
-    def samples(self, messages: list[dict], options: Options, *, count: int,
-                complete: Callable[[str], bool] = lambda text: False) -> list[str]:
+    def samples(
+        self,
+        messages: list[dict],
+        options: Options,
+        *,
+        count: int,
+        complete: Callable[[str], bool] = lambda text: False,
+    ) -> list[str]:
         """``count`` completions of one prompt: the first greedy, the others sampled at the
         options' temperature with seeds of their own (the same prompt gives the same lines),
         decoded together (``batch``). A sequence ends at the end of its turn, after
@@ -260,19 +330,34 @@ class LocalLLM:
             started = time.perf_counter()
             llama = self.load()
             prompt, stop = self._prompt(llama, messages)
-            samplers = [batch.sampler(llama, 0.0 if s == 0 else options.temperature, self.seed + s)
-                        for s in range(count)]
+            samplers = [
+                batch.sampler(llama, 0.0 if s == 0 else options.temperature, self.seed + s)
+                for s in range(count)
+            ]
             try:
                 context = self._batch_context(llama, count)
-                texts = batch.decode_together(llama, context, prompt, stop, samplers, options.max_tokens, complete)
+                texts = batch.decode_together(
+                    llama, context, prompt, stop, samplers, options.max_tokens, complete
+                )
             except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
                 raise ModelError(f"generation failed: {exc}") from exc
             finally:  # freed even when a decode fails
                 for sampler in samplers:
                     sampler.close()
         generated = sum(self.count_tokens(text) for text in texts)
-        events.emit(events.Event("samples", self.name, messages, len(prompt), context.last_read, generated, None,
-                                 time.perf_counter() - started, options.background))
+        events.emit(
+            events.Event(
+                "samples",
+                self.name,
+                messages,
+                len(prompt),
+                context.last_read,
+                generated,
+                None,
+                time.perf_counter() - started,
+                options.background,
+            )
+        )
         return texts
 
     def _batch_context(self, llama: Any, count: int) -> batch.BatchContext:
@@ -294,5 +379,7 @@ def _log_probabilities(logits: Any, token_sets: dict[str, set[int]]) -> dict[str
 
     peak = float(np.max(logits))
     log_total = peak + math.log(float(np.sum(np.exp(logits - peak))))
-    return {name: peak + math.log(sum(math.exp(float(logits[t]) - peak) for t in tokens)) - log_total
-            for name, tokens in token_sets.items()}
+    return {
+        name: peak + math.log(sum(math.exp(float(logits[t]) - peak) for t in tokens)) - log_total
+        for name, tokens in token_sets.items()
+    }

@@ -6,8 +6,9 @@ provide ``LLM``. Non-streaming is the joined stream: ``complete`` never generate
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 # Sampling settings of every completion, streamed or decoded together: llama-cpp-python's chat
 # handler defaults, which every measured figure was made with.
@@ -61,7 +62,13 @@ class LLM(Protocol):
 
     def complete(self, messages: list[dict], options: Options) -> str: ...
 
-    def samples(self, messages: list[dict], options: Options, *, count: int,
-                complete: Callable[[str], bool] = lambda text: False) -> list[str]: ...
+    def samples(
+        self,
+        messages: list[dict],
+        options: Options,
+        *,
+        count: int,
+        complete: Callable[[str], bool] = lambda text: False,
+    ) -> list[str]: ...
 
     def prefill(self, messages: list[dict], *, background: bool = True) -> bool: ...

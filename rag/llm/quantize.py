@@ -24,7 +24,7 @@ def quantisation_formats() -> list[str]:
     import llama_cpp
 
     prefix = "LLAMA_FTYPE_MOSTLY_"
-    return sorted(name[len(prefix):] for name in dir(llama_cpp) if name.startswith(prefix))
+    return sorted(name[len(prefix) :] for name in dir(llama_cpp) if name.startswith(prefix))
 
 
 def engine_version() -> str:
@@ -41,7 +41,9 @@ def quantize(source: Path, target: Path, fmt: str) -> None:
     import llama_cpp
 
     if fmt not in quantisation_formats():
-        raise ModelError(f"unknown quantisation format {fmt!r}; llama.cpp writes {', '.join(quantisation_formats())}")
+        raise ModelError(
+            f"unknown quantisation format {fmt!r}; llama.cpp writes {', '.join(quantisation_formats())}"
+        )
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{fmt}")
     params.allow_requantize = True  # the shipped files are already quantised (Q4_K_M)

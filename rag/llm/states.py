@@ -8,7 +8,8 @@ reads only what follows. This module owns that bookkeeping; ``local.LocalLLM`` u
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 # The last tokens of a prompt are always read again, the same prompt included: llama.cpp decodes
 # a one-token batch with other kernels, whose rounding changed summary lines and answers to a

@@ -1,0 +1,462 @@
+"""The Gradio app: Ask, Digest and Library tabs over one ``rag.Library`` (the only importer of gradio).
+
+    rag app [--seeds] [--store DIR] [--host H] [--port P] [--auth user:password]
+    python app.py ...            (the same, from a checkout)
+
+This module only arranges the library's calls into components; the logic lives in the rest of ``rag``.
+Named API endpoints for ``gradio_client``: ``/ask``, ``/digest``, ``/ingest`` (and ``/chat``,
+the streaming chat itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import json
+import logging
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by construction
+
+import gradio as gr  # noqa: E402
+
+from .answer import Answer  # noqa: E402
+from .background import SummaryWorker  # noqa: E402
+from .errors import RagError  # noqa: E402
+from .library import Library  # noqa: E402
+from .loaders import SUFFIXES  # noqa: E402
+from .settings import Settings, shipped  # noqa: E402
+
+EXAMPLES = [
+    "Which paper uses k-means cross-attention for segmentation?",
+    "How long does it take to train BERT with large batch optimization?",
+    "What do these abstracts say about fuzzing deep learning libraries?",
+    "What memory budget does on-device training target?",
+]
+UPLOAD_TYPES = sorted(SUFFIXES)  # whatever the loaders read, and nothing else
+# What the chat shows before the first token (bench/app_latency.py tells them from the answer).
+SEARCHING, READING = "Searching the abstracts…", "Reading the abstracts…"
+ANSWERING = "Answering; the answer is checked against its sources when it ends…"
+PAPER_COLUMNS = ["id", "title", "published", "source"]
+# One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
+MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
+STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
+SHOWN_ANSWERS_KEPT = 256  # answers a follow-up can continue (~5 KB of prompt text each)
+DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
+# The digest table reads as prose, not code (Gradio's tables default to the monospace font).
+CSS = (
+    "#digest-table [role=gridcell], #digest-table [role=gridcell] *, #digest-table [role=columnheader] * "
+    "{ font-family: var(--font) !important; }"
+)
+
+
+def message_text(content) -> str:
+    """Gradio's message content (a string, or a list of typed parts) as plain text."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    return " ".join(message_text(part) for part in content or [])
+
+
+def chat_turns(history: list[dict]) -> list[tuple[str, str]]:
+    """(question, answer) pairs from Gradio's OpenAI-style message history."""
+    turns, question = [], None
+    for message in history:
+        if message["role"] == "user":
+            question = message_text(message["content"])
+        elif question is not None:
+            turns.append((question, message_text(message["content"])))
+            question = None
+    return turns
+
+
+def without_upload_dirs(text: str, paths: list[str]) -> str:
+    """Messages name uploads by the user's file name, not Gradio's temporary directory."""
+    for path in paths:
+        text = text.replace(str(Path(path).parent) + os.sep, "")
+    return text
+
+
+@contextlib.contextmanager
+def user_errors(paths: list[str] = ()):
+    """Errors as the page shows them: a ``RagError`` says what was wrong (uploads named by the
+    user's file name); anything else is a bug of ours, logged in full here, never shown raw."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except RagError as exc:
+        raise gr.Error(without_upload_dirs(str(exc), paths)) from exc
+    except Exception as exc:
+        logging.getLogger("rag.app").exception("unexpected error")
+        raise gr.Error(
+            f"Something went wrong on our side ({type(exc).__name__}). The server log has the details."
+        ) from exc
+
+
+def remove_uploads(paths: list[str]) -> None:
+    """Delete Gradio's temporary copies of uploaded files once they are ingested (or refused)."""
+    for path in paths:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
+
+
+class App:
+    """Event handlers: each turns component values into one library call and back."""
+
+    def __init__(self, library: Library):
+        self.library = library
+        self.downloads = Path(tempfile.mkdtemp(prefix="rag-app-"))
+        self.summaries = SummaryWorker(library)
+        # The answers this app showed, by question and shown text: a follow-up passes the Answer
+        # itself as history, so it continues that answer's conversation (which llama.cpp has read)
+        # instead of re-reading it written out. Chat history from the browser is text only.
+        self.shown: collections.OrderedDict[tuple[str, str], Answer] = collections.OrderedDict()
+
+    # ----- Ask ---------------------------------------------------------------------------------
+
+    def chat(self, message: str, history: list[dict], k: float, source: str | None, year: float | None):
+        if not message.strip():
+            raise gr.Error("Type a question first.")
+        text = ""
+        # Each stage is shown as it starts, so the wait before the first token is never a blank box.
+        yield f"_{SEARCHING}_", f"_{SEARCHING}_"
+        with user_errors():
+            turns = [(q, self.shown.get((q, a), a)) for q, a in chat_turns(history)]
+            stream = self.library.ask_stream(
+                message, history=turns, k=int(k), source=source or None, year=int(year) if year else None
+            )
+            yield f"_{READING}_", stream.reading_markdown()
+            for piece in stream:
+                text += piece
+                yield text, f"_{ANSWERING}_"
+            self._keep_shown(message, stream.answer)
+            yield stream.answer.to_markdown(), stream.answer.sources_markdown()
+
+    def _keep_shown(self, question: str, answer: Answer) -> None:
+        self.shown[(question, answer.to_markdown())] = answer
+        while len(self.shown) > SHOWN_ANSWERS_KEPT:
+            self.shown.popitem(last=False)
+
+    def ask(self, question: str, k: int = 0) -> dict:
+        """Answer a question from the abstracts: text, abstained flag, reason, citations, timings."""
+        with user_errors():
+            answer = self.library.ask(question, k=k or None)
+        data = answer.to_dict()
+        data.pop("sources")
+        return json.loads(json.dumps(data, default=str))
+
+    # ----- Digest ------------------------------------------------------------------------------
+
+    def _digest_ids(self, which: str, newest: float, query: str) -> list[str]:
+        if which == "Matching a search":
+            if not query.strip():
+                raise gr.Error("Type a search to pick papers by.")
+            return [hit.paper_id for hit in self.library.search(query, k=int(newest) or 10)]
+        papers = self.library.papers()
+        return [p.id for p in (papers[: int(newest)] if which == "Newest N" else papers)]
+
+    def _digest(self, which: str, newest: float, query: str, progress):
+        return self.library.digest(self._digest_ids(which, newest, query), progress=progress)
+
+    def make_digest(self, which: str, newest: float, query: str):
+        """The lines made already at once, then the rest as the background run makes them
+        (the papers this digest shows go first); the model stays free for questions meanwhile."""
+        with user_errors():
+            ids = self._digest_ids(which, newest, query)
+            digest = self.library.digest(ids, wait=False)
+            if digest.pending:
+                self.summaries.want(ids)
+                self.summaries.start()
+            yield self._digest_outputs(digest)
+            seen = None
+            while digest.pending:
+                running = (
+                    self.summaries.running
+                )  # read first: a run ending meanwhile is seen by the next read
+                # The store is read (and a long digest re-clustered) only when a summary was written
+                # since the last look, and once more after the run ends.
+                if self.summaries.made != seen or not running:
+                    seen, ready = self.summaries.made, len(digest.items)
+                    digest = self.library.digest(ids, wait=False)
+                    if len(digest.items) > ready:
+                        yield self._digest_outputs(digest)
+                if not running:
+                    break
+                time.sleep(DIGEST_POLL_SECONDS)
+            if digest.pending:
+                raise RagError(f"{digest.pending} summaries could not be made: {self.summaries.error}")
+
+    def _digest_outputs(self, digest) -> tuple[list[list[str]], list[str], str]:
+        rows = [
+            [heading, item.title, item.text, f"[link]({item.url})" if item.url else ""]
+            for heading, items in digest.sections()
+            for item in items
+        ]
+        files = []
+        for fmt in ("md", "html", "json"):
+            path = self.downloads / f"digest.{fmt}"
+            path.write_text(digest.render(fmt), encoding="utf-8")
+            files.append(str(path))
+        status = (
+            f"{len(digest.items)} of {len(digest.items) + digest.pending} summaries ready; the rest "
+            "appear here as they are written."
+            if digest.pending
+            else f"{len(digest.items)} summaries."
+        )
+        return rows, files, status
+
+    def digest(self, newest: int = 0, query: str = "") -> dict:
+        """One-line summaries of all papers, the newest N, or the papers matching a search."""
+        which = "Matching a search" if query else "Newest N" if newest else "All"
+        with user_errors():
+            return json.loads(self._digest(which, newest, query, None).to_json())
+
+    # ----- Library -----------------------------------------------------------------------------
+
+    def ingest(self, files: list[str] | None, skip_bad: bool, progress=gr.Progress()) -> str:
+        if not files:
+            raise gr.Error("Choose one or more files to ingest.")
+        paths = [getattr(f, "name", f) for f in files]
+        try:
+            with user_errors(paths):
+                summary = self.library.ingest(
+                    paths,
+                    skip_bad=skip_bad,
+                    progress=lambda done, total: progress((done, total), desc="Ingesting", unit="papers"),
+                )
+        finally:
+            remove_uploads(paths)
+        if self.library.settings.background_summaries and summary.added + summary.updated:
+            self.summaries.start()  # ready before the Digest tab is opened
+        return without_upload_dirs(summary.report(), paths)
+
+    def paper_rows(self, query: str = "") -> list[list]:
+        papers = self.library.papers()
+        if query.strip():
+            order = [hit.paper_id for hit in self.library.search(query, k=20)]
+            by_id = {p.id: p for p in papers}
+            papers = [by_id[i] for i in order if i in by_id]
+        return [[p.id, p.title, p.published, p.source] for p in papers]
+
+    def delete(self, paper_id: str) -> str:
+        paper_id = (paper_id or "").strip()
+        if not paper_id:
+            raise gr.Error("Select a paper in the table or type its id.")
+        with user_errors():
+            deleted = self.library.delete(paper_id)
+        if not deleted:
+            raise gr.Error(f"No paper with id {paper_id!r}.")
+        return f"Deleted {paper_id}."
+
+    def stats(self) -> str:
+        s = self.library.stats()
+        return (
+            f"**{s.papers} papers**, {s.chunks} chunks · model `{s.model}` · embedder `{s.embedder}`"
+            f" · store `{s.store_dir}`"
+        )
+
+    def filter_choices(self):
+        papers = self.library.papers()
+        sources = sorted({p.source for p in papers if p.source})
+        years = sorted({p.published[:4] for p in papers if p.published[:4].isdigit()}, reverse=True)
+        return gr.Dropdown(choices=[""] + sources), gr.Dropdown(choices=[""] + years)
+
+
+def ask_tab(app: App, settings: Settings):
+    k = gr.Slider(1, 8, value=settings.answer_sources, step=1, label="Sources per answer", render=False)
+    source = gr.Dropdown([""], value="", label="Only papers from file", allow_custom_value=True, render=False)
+    year = gr.Dropdown([""], value="", label="Only papers from year", allow_custom_value=True, render=False)
+    with gr.Row():
+        with gr.Column(scale=3):
+            sources = gr.Markdown("The answer's sources appear here.", elem_id="sources-panel", render=False)
+            gr.ChatInterface(
+                app.chat,
+                additional_inputs=[k, source, year],
+                additional_outputs=[sources],
+                additional_inputs_accordion=gr.Accordion("Retrieval options", open=False, render=False),
+                examples=[[q] for q in EXAMPLES],
+                chatbot=gr.Chatbot(elem_id="answer-chat", height=460, render=False),
+                textbox=gr.Textbox(
+                    placeholder="Ask about the abstracts…", elem_id="question-box", render=False
+                ),
+                api_name="chat",
+                fill_height=False,
+                concurrency_limit=1,
+            )
+        with gr.Column(scale=2):
+            sources.render()
+    return source, year
+
+
+def digest_tab(app: App) -> None:
+    with gr.Row():
+        which = gr.Radio(["All", "Newest N", "Matching a search"], value="All", label="Papers")
+        newest = gr.Number(10, precision=0, minimum=1, label="N (newest, or search results)")
+        query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
+    run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
+    status = gr.Markdown(elem_id="digest-status")
+    table = gr.Dataframe(
+        headers=["Topic", "Title", "One-line summary", "Link"],
+        datatype=["markdown"] * 4,
+        wrap=True,
+        column_widths=["14%", "30%", "48%", "8%"],
+        interactive=False,
+        elem_id="digest-table",
+    )
+    files = gr.Files(label="Download (Markdown, HTML, JSON)", interactive=False, elem_id="digest-files")
+    # Not in the model's queue: this only reads summaries the background run writes.
+    run.click(
+        app.make_digest,
+        [which, newest, query],
+        [table, files, status],
+        api_visibility="undocumented",
+        concurrency_limit=4,
+        concurrency_id="digest",
+    )
+
+
+def selected_paper_id(evt: gr.SelectData) -> str:
+    return str(evt.row_value[0])
+
+
+def library_tab(app: App, filters) -> None:
+    stats = gr.Markdown(elem_id="library-stats")
+    with gr.Row():
+        with gr.Column():
+            upload = gr.File(
+                file_count="multiple", file_types=UPLOAD_TYPES, label="Files to ingest", elem_id="upload"
+            )
+            skip_bad = gr.Checkbox(label="Skip bad records (store the rest and list them)")
+            ingest = gr.Button("Ingest", variant="primary", elem_id="ingest-button")
+            report = gr.Markdown(elem_id="ingest-report")
+        with gr.Column():
+            query = gr.Textbox(label="Search papers", placeholder="blank lists every paper")
+            paper_id = gr.Textbox(label="Selected paper id")
+            delete = gr.Button("Delete paper", variant="stop")
+            deleted = gr.Markdown()
+    table = gr.Dataframe(
+        headers=PAPER_COLUMNS,
+        datatype=["markdown"] * 4,
+        interactive=False,
+        wrap=True,
+        column_widths=["20%", "50%", "12%", "18%"],
+        elem_id="papers-table",
+    )
+
+    def refresh(q=""):
+        return app.paper_rows(q), app.stats(), *app.filter_choices()
+
+    outputs = [table, stats, *filters]
+    ingest.click(app.ingest, [upload, skip_bad], report, api_name="ingest", **STORE_QUEUE).then(
+        refresh, query, outputs, api_visibility="private"
+    )
+    query.submit(app.paper_rows, query, table, api_visibility="private")
+    table.select(selected_paper_id, None, paper_id, api_visibility="private")
+    delete.click(app.delete, paper_id, deleted, api_visibility="private", **STORE_QUEUE).then(
+        refresh, query, outputs, api_visibility="private"
+    )
+    return refresh, outputs
+
+
+def build_app(library: Library) -> gr.Blocks:
+    app = App(library)
+    if library.settings.background_summaries:
+        app.summaries.start()  # the stored papers', so the first digest is ready before it is asked for
+    with gr.Blocks(title="Paper abstracts: ask, digest, library") as demo:
+        gr.Markdown(
+            "## Paper abstracts\nAnswers come only from the stored abstracts, with checked citations."
+        )
+        with gr.Tab("Ask", id="ask"):
+            filters = ask_tab(app, library.settings)
+        with gr.Tab("Digest", id="digest"):
+            digest_tab(app)
+        with gr.Tab("Library", id="library"):
+            refresh, outputs = library_tab(app, filters)
+        gr.api(app.ask, api_name="ask", **MODEL_QUEUE)
+        gr.api(app.digest, api_name="digest", **MODEL_QUEUE)
+        demo.load(refresh, None, outputs, api_visibility="private")
+    return demo
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="rag app", description="Ask, digest and manage research-paper abstracts.")
+    parser.add_argument("--store", help="store directory (default: RAG_STORE_DIR or the user data dir)")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1, RAG_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, RAG_PORT)")
+    parser.add_argument("--auth", help="require a login, as user:password (RAG_AUTH)")
+    parser.add_argument("--seeds", action="store_true", help="ingest the bundled seed abstracts first")
+    return parser.parse_args(argv)
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    """ "user:password" as Gradio's auth pair; an empty user or password is refused."""
+    if not value:
+        return None
+    user, _, password = value.partition(":")
+    if not user or not password:
+        raise SystemExit("error: auth must be user:password, with a non-empty user and password")
+    return user, password
+
+
+def _report_background_work() -> None:
+    """The background run's progress lines ("background summaries: 21 made") on stderr; other
+    libraries' request logs stay off."""
+    background = logging.getLogger("rag.background")
+    if not background.handlers:  # once per process, however often the app is served
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+        background.setLevel(logging.INFO)
+        background.addHandler(handler)
+
+
+def serve(argv=None, **launch_kwargs) -> gr.Blocks:
+    """Build and launch the app from command-line arguments and ``RAG_*`` settings."""
+    args = parse_args(argv)
+    settings = Settings.from_env(store_dir=args.store, host=args.host, port=args.port, auth=args.auth)
+    library = Library(settings=settings)
+    _report_background_work()
+    if args.seeds:
+        print(library.ingest([shipped("seeds")]))
+    # Load the model while the page opens, so the first question does not pay for it.
+    threading.Thread(target=lambda: library.llm().count_tokens("warm-up"), daemon=True).start()
+    auth = parse_auth(settings.auth)
+    if auth is None and settings.host not in LOOPBACK:
+        print(
+            f"warning: serving on {settings.host} without a login; anyone who can reach this address "
+            "can read and change the library (use --auth user:password)",
+            file=sys.stderr,
+        )
+    demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
+    demo.launch(
+        server_name=settings.host,
+        server_port=settings.port,
+        auth=auth,
+        max_file_size=f"{settings.upload_max_mb}mb",
+        show_error=True,
+        ssr_mode=False,
+        css=CSS,
+        footer_links=["api"],
+        **launch_kwargs,
+    )
+    return demo
+
+
+def main(argv=None) -> int:
+    """Serve until interrupted; a library error ends it with a one-line message."""
+    try:
+        serve(argv)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
