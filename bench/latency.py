@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library  # noqa: E402
 from rag import prompts  # noqa: E402
+from rag.llm import Options, events  # noqa: E402
 
 QUESTIONS = [
     "Which paper uses k-means cross-attention for segmentation?",
@@ -72,7 +73,7 @@ def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
             started = time.perf_counter()
             ahead["read_ahead_papers"] = library.read_ahead(background=False)
             ahead["read_ahead_s"] = round(time.perf_counter() - started, 1)
-            ahead["prompt_cache_mb"] = round(llm._load().cache.cache_size / 2**20, 1)
+            ahead["prompt_cache_mb"] = round(llm.prompt_cache_bytes / 2**20, 1)
         first, total, follow_first, answered, follow_answered = [], [], [], 0, 0
         written_first, written_answered = [], 0
         prompts_seen, bare_ratios = record_prompts(llm), []
@@ -116,29 +117,18 @@ def main(interleaved: bool = False, read_ahead: bool = False) -> dict:
 
 
 def record_prompts(llm) -> list:
-    """The messages of every completion the model starts from now on (first questions' prompts)."""
-    seen, generate = [], llm._generate
-
-    def recording(llama, messages, *args, **kwargs):
-        seen.append(messages)
-        return generate(llama, messages, *args, **kwargs)
-
-    llm._generate = recording
+    """The messages of every completion the model makes from now on (first questions' prompts),
+    from the model's instrumentation hook."""
+    seen = []
+    events.subscribe(lambda event: seen.append(event.messages) if event.kind == "completion" else None)
     return seen
 
 
 def bare_prompt_seconds(llm, messages) -> float:
     """llama.cpp's own time to evaluate the same prompt from an empty context: the hardware's
-    limit for a first token, which the pipeline's time to first token is compared with."""
-    with llm.lock:
-        llama = llm._load()
-        tokens, _ = llm._prompt(llama, messages)
-        llama.reset()  # nothing reused: a first question's prompt shares no prefix but the system text
-        started = time.perf_counter()
-        llama.eval(tokens)
-        seconds = time.perf_counter() - started
-        llama.reset()
-    return seconds
+    limit for a first token, which the pipeline's time to first token is compared with. (Nothing
+    reused: a first question's prompt shares no prefix but the system text.)"""
+    return llm.read(messages, fresh=True).total_s
 
 
 def pipeline_vs_bare(library, llm) -> dict:
@@ -153,15 +143,16 @@ def pipeline_vs_bare(library, llm) -> dict:
             llm.count_tokens("x")
             started = time.perf_counter()
             if name == "bare":
-                text = "".join(llm.stream(messages, max_tokens=80, json_schema=prompts.QA_SCHEMA))
+                text = llm.complete(messages, Options(max_tokens=80, json_schema=prompts.QA_SCHEMA))
             else:
                 from rag.qa import AnswerStreamParser, check_answer
+                from rag.sources import prepare
 
                 parser = AnswerStreamParser()
-                for piece in llm.stream(messages, max_tokens=80, json_schema=prompts.QA_SCHEMA):
+                for piece in llm.stream(messages, Options(max_tokens=80, json_schema=prompts.QA_SCHEMA)):
                     parser.feed(piece)
-                check_answer(question, parser.raw, hits, [library.get(h.paper_id).abstract for h in hits],
-                             library.settings, {})
+                papers = {h.paper_id: library.get(h.paper_id) for h in hits}
+                check_answer(question, parser.raw, prepare(hits, papers), library.settings)
                 text = parser.raw
             rates[name].append(llm.count_tokens(text) / (time.perf_counter() - started))
     bare, pipe = statistics.median(rates["bare"]), statistics.median(rates["pipeline"])

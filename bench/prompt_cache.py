@@ -30,11 +30,11 @@ def peak_rss_mb() -> int:
 def main() -> dict:
     library = Library(Path(tempfile.mkdtemp(prefix="rag-cache-")) / "store")
     library.ingest([ROOT / "seeds" / "digest-2023-03-11.txt"])
-    llama = library.llm()._load()
+    llm = library.llm()
     after = []
     for question in QUESTIONS[:6]:
         library.ask(question)
-        counted = llama.cache.cache_size // 2**20 if llama.cache else 0
+        counted = llm.prompt_cache_bytes // 2**20
         after.append({"peak_rss_mb": peak_rss_mb(), "cache_counts_mb": counted})
     started = time.perf_counter()
     library.digest()

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from latency import QUESTIONS  # noqa: E402
 from rag import Library, prompts  # noqa: E402
-from rag.qa import source_abstracts, source_texts, sources_read  # noqa: E402
+from rag.sources import prompt_texts  # noqa: E402
 
 
 def main() -> dict:
@@ -30,10 +30,10 @@ def main() -> dict:
         tokens = {"all_sources": [], "sources_read": [], "all_sources_after_read_ahead": [],
                   "sources_read_after_read_ahead": []}
         for question in QUESTIONS:
-            hits, focus, _ = library._turn_sources(question, [], k=library.settings.answer_sources)
-            papers = library._papers_of(hits)
-            for name, chosen in (("all_sources", hits), ("sources_read", sources_read(question, hits, papers, focus))):
-                texts = source_texts(chosen, source_abstracts(chosen, papers)[0], focus, library.settings, count)
+            plan = library.plan(question)
+            sources = library.sources(plan)
+            for name, chosen in (("all_sources", sources), ("sources_read", sources.on_question(plan.focus))):
+                texts = prompt_texts(chosen, plan.focus, library.settings, count)
                 whole = count(prompts.qa_user_message(texts, question, []))
                 tokens[name].append(whole)
                 tokens[f"{name}_after_read_ahead"].append(whole - count(prompts.qa_sources(texts[:1])))

@@ -12,6 +12,7 @@
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -96,15 +97,9 @@ def hostile_inputs(folder: Path) -> dict:
 
 def consistent(store: Path) -> dict:
     library = Library(store)
-    states = library._catalog.states()
-    chunks = library.store.chunk_ids_by_paper()
-    incomplete = sum(1 for pid, st in states.items()
-                     if {f"{pid}#{st.content_hash[:8]}#{i}" for i in range(st.n_chunks)} - chunks.get(pid, set()))
-    orphans = sum(1 for pid in chunks if pid not in states)
-    rows = library._catalog._run("SELECT count(*), count(DISTINCT id) FROM papers")[0]
+    audit = library.audit()
     library.close()
-    return {"papers": len(states), "incomplete_papers": incomplete, "orphan_papers": orphans,
-            "duplicate_rows": rows[0] - rows[1]}
+    return dataclasses.asdict(audit)
 
 
 def kills(count: int, papers: int, seed: int = 0) -> dict:

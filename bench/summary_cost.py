@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag import Library, Settings  # noqa: E402
 from rag.catalog import Catalog  # noqa: E402
+from rag.llm import Options  # noqa: E402
 from rag.summaries import Method, summarize, summary_messages  # noqa: E402
 
 
@@ -58,7 +59,7 @@ def main(counts: list[int], rounds: int) -> dict:
 
 def _first_token_seconds(llm, paper) -> float:
     started = time.perf_counter()
-    llm.samples(summary_messages(paper), count=1, max_tokens=1, temperature=0.0)
+    llm.samples(summary_messages(paper), Options(max_tokens=1), count=1)
     return time.perf_counter() - started
 
 

@@ -20,7 +20,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline by construction
 
@@ -45,8 +47,8 @@ SEARCHING, READING = "Searching the abstracts…", "Reading the abstracts…"
 ANSWERING = "Answering; the answer is checked against its sources when it ends…"
 PAPER_COLUMNS = ["id", "title", "published", "source"]
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
-MODEL_QUEUE = dict(concurrency_limit=1, concurrency_id="model")
-STORE_QUEUE = dict(concurrency_limit=1, concurrency_id="store")
+MODEL_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="model")
+STORE_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="store")
 SHOWN_ANSWERS_KEPT = 256  # answers a follow-up can continue (~5 KB of prompt text each)
 DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
 # The digest table reads as prose, not code (Gradio's tables default to the monospace font).
@@ -77,7 +79,7 @@ def chat_turns(history: list[dict]) -> list[tuple[str, str]]:
     return turns
 
 
-def without_upload_dirs(text: str, paths: list[str]) -> str:
+def without_upload_dirs(text: str, paths: Sequence[str]) -> str:
     """Messages name uploads by the user's file name, not Gradio's temporary directory."""
     for path in paths:
         text = text.replace(str(Path(path).parent) + os.sep, "")
@@ -85,7 +87,7 @@ def without_upload_dirs(text: str, paths: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def user_errors(paths: list[str] = ()):
+def user_errors(paths: Sequence[str] = ()):
     """Errors as the page shows them: a ``RagError`` says what was wrong (uploads named by the
     user's file name); anything else is a bug of ours, logged in full here, never shown raw."""
     try:
@@ -327,7 +329,7 @@ def selected_paper_id(evt: gr.SelectData) -> str:
     return str(evt.row_value[0])
 
 
-def library_tab(app: App, filters) -> None:
+def library_tab(app: App, filters) -> tuple[Any, list]:
     stats = gr.Markdown(elem_id="library-stats")
     with gr.Row():
         with gr.Column():
@@ -387,7 +389,9 @@ def build_app(library: Library) -> gr.Blocks:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="rag app", description="Ask, digest and manage research-paper abstracts.")
+    parser = argparse.ArgumentParser(
+        prog="rag app", description="Ask, digest and manage research-paper abstracts."
+    )
     parser.add_argument("--store", help="store directory (default: RAG_STORE_DIR or the user data dir)")
     parser.add_argument("--host", help="address to bind (default 127.0.0.1, RAG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860, RAG_PORT)")

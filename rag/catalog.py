@@ -240,6 +240,11 @@ class Catalog:
         )
         return list(dict.fromkeys(rows))
 
+    def duplicate_rows(self) -> int:
+        """Catalogue rows beyond one per paper id (0 in a consistent store)."""
+        total, distinct = self._run("SELECT count(*), count(DISTINCT id) FROM papers")[0]
+        return int(total) - int(distinct)
+
     def chunk_count(self) -> int:
         return self._run("SELECT count(*) FROM chunk_text")[0][0]
 

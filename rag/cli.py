@@ -333,8 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?")
     p.set_defaults(run=cmd_models)
 
-    p = sub.add_parser("app", help="serve the Gradio app (options: --seeds --host --port --auth; see rag app -h)",
-                       add_help=False)
+    p = sub.add_parser(
+        "app",
+        help="serve the Gradio app (options: --seeds --host --port --auth; see rag app -h)",
+        add_help=False,
+    )
     p.set_defaults(run=cmd_app)
 
     p = sub.add_parser("demo", help="ingest the seed abstracts and run example searches")

@@ -44,6 +44,14 @@ class Stats:
     model: str  # the generation model's name or path, as configured
 
 
+@dataclass(frozen=True)
+class Audit:
+    papers: int
+    incomplete_papers: int  # catalogued papers missing some of their vectors
+    orphan_papers: int  # papers with vectors but no catalogue row
+    duplicate_rows: int  # catalogue rows beyond one per id
+
+
 class Library:
     """A persistent, searchable collection of paper abstracts.
 
@@ -434,6 +442,23 @@ class Library:
             store_dir=self.path,
             embedder=self.embedder.name,
             model=self.settings.model,
+        )
+
+    def audit(self) -> Audit:
+        """Whether the catalogue and the vectors describe the same chunks (after any ingest, even
+        one killed midway and re-run, every count but ``papers`` is 0)."""
+        states, chunks = self._catalog.states(), self.store.chunk_ids_by_paper()
+        incomplete = sum(
+            1
+            for paper_id, state in states.items()
+            if {f"{paper_id}#{state.content_hash[:8]}#{i}" for i in range(state.n_chunks)}
+            - chunks.get(paper_id, set())
+        )
+        return Audit(
+            papers=len(states),
+            incomplete_papers=incomplete,
+            orphan_papers=sum(1 for paper_id in chunks if paper_id not in states),
+            duplicate_rows=self._catalog.duplicate_rows(),
         )
 
     def close(self) -> None:

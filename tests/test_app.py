@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import SEEDS
 from rag import prompts
 
 pytestmark = pytest.mark.model

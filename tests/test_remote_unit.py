@@ -1,6 +1,5 @@
 """Fast, offline checks of the remote clients' own logic (the servers are in test_scaleout.py)."""
 
-import numpy as np
 import pytest
 
 from rag import ModelError

@@ -314,6 +314,33 @@ class LocalLLM:
         )
         return True
 
+    def read(self, messages: list[dict], *, fresh: bool = False) -> events.Event:
+        """Read the prompt of ``messages`` into the context, as a completion would before its first
+        token, and say what that took. ``fresh``: llama.cpp's own cost of the whole prompt, read
+        from an empty context that is left empty, so nothing is reused before or after."""
+        with self.scheduler.turn():
+            started = time.perf_counter()
+            llama = self.load()
+            tokens, _ = self._prompt(llama, messages)
+            if fresh:
+                llama.reset()
+                llama.eval(tokens)
+                llama.reset()
+                read = len(tokens)
+            else:
+                _, read = self._evaluate(llama, tokens, restore=False)
+            event = events.Event(
+                "read", self.name, messages, len(tokens), read, 0, None, time.perf_counter() - started
+            )
+        events.emit(event)
+        return event
+
+    @property
+    def prompt_cache_bytes(self) -> int:
+        """What the saved states in the prompt cache take (0 before the model is loaded)."""
+        cache = self._llama.cache if self._llama is not None else None
+        return int(cache.cache_size) if cache else 0
+
     def samples(
         self,
         messages: list[dict],
