@@ -81,14 +81,13 @@ class Settings:
     # GGUF model: a catalogue name (models/catalog.json), a path, or a file name in models/.
     model: str = "qwen2.5-coder-0.5b-instruct-q4_k_m"
     # llama.cpp format a catalogue `model` is converted to once, at assembly (a file you name is used
-    # as it is). Q4_0 is repacked at load for AVX2/AVX-512 and reads prompts ~1.37x faster than the
-    # shipped Q4_K_M here at equal measured quality (docs/benchmarks.md); empty keeps the shipped file.
+    # as it is). llama.cpp repacks Q4_0 at load for AVX2/AVX-512, so it reads prompts faster than the
+    # shipped Q4_K_M at the same measured quality (docs/benchmarks.md); empty keeps the shipped file.
     model_format: str = "Q4_0"
     # Model that decides yes/no verdicts from the lead source's result sentences (a catalogue name
-    # or path, like `model`; empty: the answer model). The 1.5B's plain Yes/No argmax under that
-    # prompt is right on 65.6% of PubMedQA dev (all 500, own abstracts; the 0.5B's at best 58.6%,
-    # and only with a fitted margin), and reading ~190 tokens costs it ~2-3 s, less than the
-    # answer prompt the yes/no question no longer needs (bench/verdict_prompts.py, docs/benchmarks.md).
+    # or path, like `model`; empty: the answer model). The 1.5B's plain argmax is right more often
+    # than the 0.5B's with any margin, and it reads only a few sentences, so it costs less than the
+    # answer prompt a yes/no question does not need (bench/verdict_prompts.py, docs/benchmarks.md).
     verdict_model: str = "qwen2.5-coder-1.5b-instruct-q4_k_m"
     # Format the verdict model is converted to, like `model_format`; empty keeps the shipped Q4_K_M,
     # on which the verdicts' accuracy was measured.
@@ -100,9 +99,9 @@ class Settings:
     n_ctx: int = 2048
     # Fixed sampling seed so the same question gives the same answer.
     seed: int = 42
-    # RAM (MB) for saved model states of recent answers' prompts (~8 MB each with the 0.5B model),
-    # so a follow-up resumes its conversation's evaluated prefix even after other users' questions,
-    # and of the papers read ahead (~5 MB each); saving costs ~0.25 s after each answer. 0 disables.
+    # RAM (MB) for saved model states of recent answers' prompts, so a follow-up resumes its
+    # conversation's evaluated prefix even after other users' questions, and of the papers read
+    # ahead; enough for the read-ahead papers next to a few dozen answers. 0 disables.
     prompt_cache_mb: int = 384
     # Sources shown to the model per question: more raises recall but costs prompt time on CPU.
     answer_sources: int = 3
@@ -110,9 +109,9 @@ class Settings:
     # not trimmed away, and a follow-up about the same paper finds it in the block the previous
     # turn already evaluated (llama.cpp reuses that prompt prefix instead of re-reading it).
     lead_source_tokens: int = 320
-    # Tokens of each other source kept (its most question-relevant sentences). 70 (from 110) cut
-    # first questions' time to first token by ~0.3 s with the same abstention, yes/no and factoid
-    # figures on the dev sets (docs/benchmarks.md, issue 13).
+    # Tokens of each other source kept (its most question-relevant sentences): each token is read
+    # before the first word of the answer, and the answer sits in the lead source nearly always;
+    # the smallest value that kept the dev sets' abstention, yes/no and factoid figures.
     source_tokens: int = 70
     # After the background summaries, the newest papers are read ahead as a question's best source
     # (system text and the paper as source [1]) and their states kept in the prompt cache, so a
@@ -128,8 +127,8 @@ class Settings:
     answer_max_tokens: int = 160
     # Gate: relevance the sources must reach, the best source sentence's cosine similarity to the
     # question plus half the share of the question's terms they contain. Chosen with
-    # bench/gate_sweep.py on PubMedQA dev and the factoid set together (docs/benchmarks.md): every
-    # seed question passes up to 0.96, and each step up refuses more absent PubMedQA questions.
+    # bench/gate_sweep.py on PubMedQA dev and the factoid set together: high enough to refuse
+    # questions whose abstract is absent, low enough that answerable ones pass.
     min_relevance: float = 0.90
     # Gate: share of the question's terms the sources must contain when the question's names
     # (Monolith, GPT-4) are all in them; the embedder may not know a name, so similarity is not asked.
@@ -144,11 +143,10 @@ class Settings:
     # Longest one-line summary generated, in tokens (about 30 words plus slack).
     summary_max_tokens: int = 60
     # One-line summaries generated together per paper (the greedy one and sampled ones), of which
-    # the one most in agreement with the others, the title and the abstract is kept: 4 score
-    # ROUGE-1 42.0 on SciTLDR dev against 40.7 for the greedy line alone, 5 scored 42.0-42.7
-    # (docs/benchmarks.md). Four cost the time of three, 1.33x one: they share one prompt
-    # evaluation, and llama.cpp's CPU kernels multiply four sequences by each weight block at
-    # once (a fifth costs a step of its own, 1.7x one). 1: the greedy line alone (fastest).
+    # the one most in agreement with the others, the title and the abstract is kept: the agreement
+    # of samples picks better lines than the greedy one alone. Four cost the time of three: they
+    # share one prompt evaluation, and llama.cpp's CPU kernels multiply four sequences by each
+    # weight block at once, where a fifth costs a step of its own. 1: the greedy line alone.
     summary_candidates: int = 4
     # Temperature of the sampled summary candidates (the first candidate is always greedy).
     summary_temperature: float = 0.7

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeLLM, HashEmbedder
+from fakes import FakeLLM, HashEmbedder, RememberingEmbedder
 from rag import Library, MiniLMEmbedder, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,8 +12,9 @@ DATA = Path(__file__).resolve().parent / "data"
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The real bundled embedder, loaded once per test session."""
-    return MiniLMEmbedder()
+    """The real bundled embedder, loaded once per test session; a text's vector is computed once
+    and remembered, so the tests' many stores of the same seeds cost one embedding pass."""
+    return RememberingEmbedder(MiniLMEmbedder())
 
 
 @pytest.fixture

@@ -96,6 +96,24 @@ class HashEmbedder:
         return rows / np.where(norms == 0, 1, norms)
 
 
+class RememberingEmbedder:
+    """A real embedder whose vectors are remembered per text (the same vectors, computed once)."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self._seen: dict[str, np.ndarray] = {}
+        self.name, self.dimensions, self.max_tokens = embedder.name, embedder.dimensions, embedder.max_tokens
+
+    def count_tokens(self, text: str) -> int:
+        return self.embedder.count_tokens(text)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        new = [text for text in dict.fromkeys(texts) if text not in self._seen]
+        if new:
+            self._seen.update(zip(new, self.embedder.embed(new)))
+        return np.stack([self._seen[text] for text in texts]) if texts else self.embedder.embed([])
+
+
 _DIRECTIONS: dict[str, np.ndarray] = {}
 
 

@@ -79,6 +79,7 @@ def test_eval_tldr_scores_lines_and_writes_one_detail_per_paper(tmp_path):
     assert 0 <= report["restates_title_pct"] <= 100 and report["papers"] == 2
 
 
+@pytest.mark.model  # the demo also answers two questions
 def test_demo_ingests_the_seeds_and_searches(tmp_path):
     result = rag("demo", store=tmp_path / "store")
     assert result.returncode == 0, result.stderr
