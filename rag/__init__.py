@@ -4,17 +4,20 @@ from .answer import Answer, AnswerStream, Citation, Refusal
 from .embedder import Embedder, MiniLMEmbedder
 from .errors import EmbeddingError, InputError, ModelError, RagError, StoreError
 from .ingest import IngestSummary
-from .library import Library, Stats
-from .llm import LLM
+from .library import Audit, Library, Stats
+from .llm import LLM, Options
 from .loaders import LoadResult, load_path
 from .paper import Paper
+from .planning import Plan
 from .retrieval import Hit
 from .settings import Settings
+from .sources import Sources
 from .summaries import Digest, Summary
 
 __all__ = [
     "Answer",
     "AnswerStream",
+    "Audit",
     "Citation",
     "Digest",
     "Embedder",
@@ -27,10 +30,13 @@ __all__ = [
     "LoadResult",
     "MiniLMEmbedder",
     "ModelError",
+    "Options",
     "Paper",
+    "Plan",
     "RagError",
     "Refusal",
     "Settings",
+    "Sources",
     "Stats",
     "StoreError",
     "Summary",

@@ -415,7 +415,7 @@ class Library:
         reading ended. In the ``background`` each waits while a question waits for the model."""
         llm, made = self.llm(model), 0
         for paper in self._catalog.papers()[: self.settings.read_ahead_papers]:
-            made += llm.prefill(lead_prefix(paper, self.settings, llm.count_tokens), background=background)
+            made += llm.read_ahead(lead_prefix(paper, self.settings, llm.count_tokens), background=background)
         return made
 
     def papers(self) -> list[Paper]:

@@ -183,7 +183,7 @@ class RemoteLLM:
     def complete(self, messages: list[dict], options: Options) -> str:
         return "".join(self.stream(messages, options))
 
-    def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
+    def read_ahead(self, messages: list[dict], *, background: bool = True) -> bool:
         """Nothing to do: a server's prompt cache is its own (llama.cpp's server reuses a slot's
         prefix by itself). Returns False: no state was saved here."""
         return False

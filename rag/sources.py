@@ -87,7 +87,7 @@ def prompt_texts(
 def lead_prefix(paper: Paper, settings: Settings, count_tokens: CountTokens) -> list[dict]:
     """The opening of the prompt of a question whose best source is ``paper``, before any question:
     the system text and the paper as source [1], trimmed for no question in particular (whole when
-    it fits the lead budget, as most abstracts do). Read ahead (``LLM.prefill``), it leaves such a
+    it fits the lead budget, as most abstracts do). Read ahead (``LLM.read_ahead``), it leaves such a
     question only its other sources and its own words to read."""
     text = trim_to_budget(
         without_instructions(paper.abstract)[0], "", settings.lead_source_tokens, count_tokens

@@ -32,7 +32,7 @@ class FakeLLM:
         self.name = name
         self.sent: list[list[dict]] = []  # the messages of every completion, in order
         self.options: list[Options] = []
-        self.prefilled: list[list[dict]] = []
+        self.read_ahead_prompts: list[list[dict]] = []
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
@@ -70,10 +70,10 @@ class FakeLLM:
         self.options.append(options)
         return [self._reply(messages) for _ in range(count)]
 
-    def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
-        if messages in self.prefilled:
+    def read_ahead(self, messages: list[dict], *, background: bool = True) -> bool:
+        if messages in self.read_ahead_prompts:
             return False
-        self.prefilled.append(messages)
+        self.read_ahead_prompts.append(messages)
         return True
 
 

@@ -342,3 +342,22 @@ def test_an_answer_true_of_another_paper_than_the_one_asked_about_is_not_given(s
     answer = seeded.ask("Which accelerator extracts timing from nuclear detector signals?")
     assert any(h.title.startswith("PulseDL-II") for h in answer.sources)
     assert answer.abstained or [c.title.split(":")[0] for c in answer.citations] == ["PulseDL-II"]
+
+
+def test_the_events_hook_reports_what_each_completion_read_and_when(seeded):
+    """Benches time the model through ``rag.llm.events``, not its private methods."""
+    from rag.llm import events
+
+    llm = seeded.llm()
+    with events.recording() as seen:
+        first = seeded.ask(KMAX_QUESTION)
+        seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    completions = [e for e in seen if e.kind == "completion"]
+    assert len(completions) == 2 and all(e.model == llm.name for e in completions)
+    asked, follow = completions
+    assert 0 < asked.read_tokens <= asked.prompt_tokens and asked.first_token_s <= asked.total_s
+    assert asked.generated_tokens > 0 and asked.messages[-1]["content"].endswith(KMAX_QUESTION)
+    # The follow-up continues the first answer's conversation: it reads far less than its prompt.
+    assert follow.read_tokens < follow.prompt_tokens / 4
+    bare = llm.read(asked.messages, fresh=True)
+    assert bare.kind == "read" and bare.read_tokens == bare.prompt_tokens == len(llm.prompt_tokens(asked.messages))

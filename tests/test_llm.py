@@ -13,14 +13,14 @@ def test_a_waiting_question_takes_the_model_before_the_next_background_summary()
 
     def summaries():  # a background run: the next summary asks for the model as soon as one ends
         for n in (1, 2):
-            with llm.scheduler.turn(background=True):
+            with llm.scheduler.hold(background=True):
                 order.append(f"summary {n}")
                 if n == 1:
                     first_holds.set()
                     release_first.wait(10)
 
     def question():
-        with llm.scheduler.turn(background=False):
+        with llm.scheduler.hold(background=False):
             order.append("question")
 
     background = threading.Thread(target=summaries)
@@ -48,7 +48,7 @@ def test_counting_tokens_does_not_wait_for_a_background_summary():
     holding, release = threading.Event(), threading.Event()
 
     def summary():
-        with llm.scheduler.turn(background=True):
+        with llm.scheduler.hold(background=True):
             holding.set()
             release.wait(10)
 

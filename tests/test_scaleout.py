@@ -108,6 +108,13 @@ class TestModelServer:
         assert "kMaX" in answer.text and answer.citations[0].title.startswith("kMaX-DeepLab")
         assert remote.llm().name.startswith("default@http://127.0.0.1")
 
+    def test_a_yes_no_question_through_the_server_gets_a_verdict(self, remote):
+        """The server's log-probabilities decide it (llama-cpp-python's server returns them)."""
+        answer = remote.ask("Does LAMB train BERT in 76 minutes?")
+        assert not answer.abstained, answer.reason
+        assert answer.verdict in {"yes", "no", "maybe"} and set(answer.verdict_scores) == {"Yes", "No", "Maybe"}
+        assert "76 minutes" in answer.citations[0].sentence
+
     def test_off_corpus_question_is_refused(self, remote):
         assert remote.ask("Which optimizer trained GPT-4?").text == prompts.REFUSAL
 

@@ -173,7 +173,7 @@ class ReadingLLM:
     def count_tokens(self, text):
         return len(text.split())
 
-    def prefill(self, messages, *, background=True):
+    def read_ahead(self, messages, *, background=True):
         if messages in self.read:
             return False
         self.read.append(messages)

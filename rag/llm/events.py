@@ -25,7 +25,7 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "completion", "samples", "prefill" or "read"
+    kind: str  # "completion", "samples", "read-ahead" or "read"
     model: str  # the model's name
     messages: list[dict] = field(repr=False)  # the chat the prompt was made from
     prompt_tokens: int  # the prompt's length in tokens (with a choice's prefix)

@@ -53,7 +53,7 @@ class LocalLLM:
             return _INSTANCES[key]
 
     def load(self) -> Any:
-        """The llama.cpp model, loaded on first use (call within a scheduler turn)."""
+        """The llama.cpp model, loaded on first use (call while holding the scheduler)."""
         if self._llama is None:
             try:
                 from llama_cpp import Llama
@@ -78,15 +78,15 @@ class LocalLLM:
 
     def count_tokens(self, text: str) -> int:
         if self._llama is None:
-            with self.scheduler.turn():
+            with self.scheduler.hold():
                 self.load()
-        # The tokenizer only reads the vocabulary, fixed once loaded, so no turn: a question
+        # The tokenizer only reads the vocabulary, fixed once loaded, so it is not held for: a question
         # trimming its sources never queues behind a background summary for each count.
         return len(self._llama.tokenize(text.encode(), add_bos=False, special=True))
 
     def prompt_tokens(self, messages: list[dict]) -> list[int]:
         """The chat prompt's tokens, as a completion of ``messages`` reads them."""
-        with self.scheduler.turn():
+        with self.scheduler.hold():
             return self._prompt(self.load(), messages)[0]
 
     def stream(self, messages: list[dict], options: Options) -> Iterator[str]:
@@ -107,7 +107,7 @@ class LocalLLM:
 
         def generate() -> None:
             try:
-                with self.scheduler.turn(options.background):
+                with self.scheduler.hold(options.background):
                     self._run_completion(messages, options, pieces, stop)
             except ModelError as exc:
                 pieces.put(exc)
@@ -128,7 +128,7 @@ class LocalLLM:
     def _run_completion(
         self, messages: list[dict], options: Options, pieces: queue.Queue, stop: threading.Event
     ) -> None:
-        """One completion, within a turn: its pieces onto ``pieces``, then its event."""
+        """One completion, while holding the model: its pieces onto ``pieces``, then its event."""
         started, first, said = time.perf_counter(), None, []
         llama = self.load()
         progress = _Reading()
@@ -281,14 +281,14 @@ class LocalLLM:
     def complete(self, messages: list[dict], options: Options) -> str:
         return "".join(self.stream(messages, options))
 
-    def prefill(self, messages: list[dict], *, background: bool = True) -> bool:
+    def read_ahead(self, messages: list[dict], *, background: bool = True) -> bool:
         """Read the prompt of ``messages`` ahead of any request and keep its state in the prompt
         cache, so that a later prompt starting the same way (a question whose best source is this
         paper) reads only what follows. Returns whether a state was saved: not when no cache is
         configured, or one already covers the prompt."""
         if self.prompt_cache_mb <= 0:
             return False
-        with self.scheduler.turn(background):
+        with self.scheduler.hold(background):
             started = time.perf_counter()
             llama = self.load()
             tokens, _ = self._prompt(llama, messages)
@@ -301,7 +301,7 @@ class LocalLLM:
                 raise ModelError(f"reading a prompt ahead failed: {exc}") from exc
         events.emit(
             events.Event(
-                "prefill",
+                "read-ahead",
                 self.name,
                 messages,
                 len(tokens),
@@ -318,7 +318,7 @@ class LocalLLM:
         """Read the prompt of ``messages`` into the context, as a completion would before its first
         token, and say what that took. ``fresh``: llama.cpp's own cost of the whole prompt, read
         from an empty context that is left empty, so nothing is reused before or after."""
-        with self.scheduler.turn():
+        with self.scheduler.hold():
             started = time.perf_counter()
             llama = self.load()
             tokens, _ = self._prompt(llama, messages)
@@ -353,7 +353,7 @@ class LocalLLM:
         options' temperature with seeds of their own (the same prompt gives the same lines),
         decoded together (``batch``). A sequence ends at the end of its turn, after
         ``max_tokens``, or as soon as ``complete(its text so far)``."""
-        with self.scheduler.turn(options.background):
+        with self.scheduler.hold(options.background):
             started = time.perf_counter()
             llama = self.load()
             prompt, stop = self._prompt(llama, messages)
