@@ -9,7 +9,9 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .paper import Paper
 
-# Sentence ends first, then any whitespace for a run-on "sentence" longer than a chunk.
+# Sentence ends first, then any whitespace for a run-on "sentence" longer than a chunk. Not
+# ``text.sentences``: a stored paper is re-chunked only when its text changes (chunk ids carry the
+# content hash), so a changed splitting rule would leave every existing store chunked by the old one.
 _SEPARATORS = [r"(?<=[.!?])\s+(?=[A-Z0-9(\[])", r"(?<=[;:])\s+", r"\s+"]
 
 

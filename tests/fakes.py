@@ -19,7 +19,8 @@ from rag import questions
 from rag.llm import Options
 from rag.planning import Plan
 
-Reply = str | Callable[[list[dict]], str]
+# A reply: the text, a function of the messages giving it, or (for ``samples``) the candidates.
+Reply = str | list[str] | Callable[[list[dict]], str]
 
 
 class FakeLLM:
@@ -28,16 +29,19 @@ class FakeLLM:
     def __init__(self, replies: Sequence[Reply] | Reply = (), *, scores: dict[str, float] | None = None,
                  name: str = "fake-llm"):
         self.replies = [replies] if isinstance(replies, str) or callable(replies) else list(replies)
+        # One function serves every call; scripted texts are used up in order.
         self.scores = scores or {}  # log-probabilities of a scored choice's words (none: undecided)
         self.name = name
         self.sent: list[list[dict]] = []  # the messages of every completion, in order
         self.options: list[Options] = []
+        self.counts: list[int] = []  # candidates asked of each ``samples`` call
+        self.completes: list[Callable[[str], bool]] = []
         self.read_ahead_prompts: list[list[dict]] = []
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
 
-    def _reply(self, messages: list[dict]) -> str:
+    def _reply(self, messages: list[dict]):
         if not self.replies:
             raise AssertionError(f"FakeLLM has no reply left for: {messages[-1]['content'][:80]!r}")
         reply = self.replies[0] if callable(self.replies[0]) and len(self.replies) == 1 else self.replies.pop(0)
@@ -66,9 +70,13 @@ class FakeLLM:
 
     def samples(self, messages: list[dict], options: Options, *, count: int,
                 complete: Callable[[str], bool] = lambda text: False) -> list[str]:
+        """A list reply is the candidates themselves; any other reply serves every candidate."""
         self.sent.append(messages)
         self.options.append(options)
-        return [self._reply(messages) for _ in range(count)]
+        self.counts.append(count)
+        self.completes.append(complete)
+        reply = self._reply(messages)
+        return list(reply) if isinstance(reply, list) else [reply] * count
 
     def read_ahead(self, messages: list[dict], *, background: bool = True) -> bool:
         if messages in self.read_ahead_prompts:

@@ -1,6 +1,7 @@
 import dataclasses
 import json
 
+from fakes import FakeLLM
 from rag import prompts
 from rag.paper import Paper
 from rag.summaries import (Digest, Method, Summary, clean_summary, consensus, evidence, extractive_summary,
@@ -57,30 +58,20 @@ def test_the_title_and_the_abstracts_closest_sentence_vote_with_the_candidates()
 def test_summarize_keeps_the_consensus_line_and_falls_back_to_an_extract(tmp_path):
     from rag.catalog import Catalog
 
-    class Fixed:
-        name = "fixed"
-
-        def __init__(self, lines):
-            self.lines, self.asked = lines, []
-
-        def samples(self, messages, options, **kwargs):
-            self.asked.append({**kwargs, "options": options})
-            return self.lines
-
     catalog = Catalog(tmp_path / "c.sqlite3")
     method = Method(max_tokens=60, candidates=3, temperature=0.7)
-    llm = Fixed(["This paper casts cross-attention as k-means.", "We cast cross-attention as k-means clustering.",
-                 "kMaX-DeepLab reaches 61.2% PQ on ImageNet."])
+    llm = FakeLLM([["This paper casts cross-attention as k-means.", "We cast cross-attention as k-means clustering.",
+                    "kMaX-DeepLab reaches 61.2% PQ on ImageNet."]])
     made = summarize(PAPER, llm, catalog, method)
     assert made.text == "Casts cross-attention as k-means." and made.grounded and not made.cached
-    assert llm.asked[0]["count"] == 3 and llm.asked[0]["complete"] is sentence_complete
-    assert summarize(PAPER, llm, catalog, method).cached and len(llm.asked) == 1
+    assert llm.counts == [3] and llm.completes == [sentence_complete]
+    assert summarize(PAPER, llm, catalog, method).cached and len(llm.sent) == 1
     other = Method(max_tokens=60, candidates=1, temperature=0.7)  # another method: made anew
-    invented = Fixed(["kMaX-DeepLab reaches 61.2% PQ on ImageNet."])
+    invented = FakeLLM([["kMaX-DeepLab reaches 61.2% PQ on ImageNet."]])
     fallback = summarize(PAPER, invented, catalog, other)
     assert fallback.text == "kMaX-DeepLab casts cross-attention as k-means." and not fallback.grounded
-    restating = Fixed(["kMaX-DeepLab is a k-means mask transformer.", "kMaX-DeepLab: a k-means mask transformer.",
-                       "kMaX-DeepLab casts cross-attention as k-means."])
+    restating = FakeLLM([["kMaX-DeepLab is a k-means mask transformer.", "kMaX-DeepLab: a k-means mask transformer.",
+                          "kMaX-DeepLab casts cross-attention as k-means."]])
     assert summarize(PAPER, restating, catalog, Method(60, 3, 0.5)).text == "kMaX-DeepLab casts cross-attention as k-means."
     catalog.close()
 
@@ -115,40 +106,39 @@ def test_title_share_counts_the_lines_content_words_taken_from_the_title():
     assert title_share("Cross-attention as k-means clustering reaches 58.0% PQ.", PAPER.title) < 0.5
 
 
-class CountingLLM:
+def title_word_lines() -> FakeLLM:
     """A scripted model that names each summary after the paper's first title word."""
 
-    name = "counting"
+    def line(messages):
+        return f"We show that {title_of(messages).split()[0]} does something useful."
 
-    def __init__(self):
-        self.calls, self.titles = [], []
+    return FakeLLM(line)
 
-    def samples(self, messages, options, *, count, complete):
-        self.calls.append(options.background)
-        self.titles.append(messages[-1]["content"].split("\n")[0].removeprefix("Title: "))
-        return [f"We show that {self.titles[-1].split()[0]} does something useful."] * count
+
+def title_of(messages) -> str:
+    return messages[-1]["content"].split("\n")[0].removeprefix("Title: ")
 
 
 def test_pending_summaries_are_made_once_and_a_digest_that_does_not_wait_shows_the_rest(seeded, monkeypatch):
-    llm = CountingLLM()
+    llm = title_word_lines()
     monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: llm)
     first_three = [p.id for p in seeded.papers()[:3]]
-    assert len(seeded.digest(first_three).items) == 3 and llm.calls == [False] * 3
+    assert len(seeded.digest(first_three).items) == 3 and [o.background for o in llm.options] == [False] * 3
     early = seeded.digest(wait=False)
     assert len(early.items) == 3 and early.pending == 18 and "18 more papers" in early.render("md")
     last = seeded.papers()[-1]
     made = []
     assert seeded.summarize_pending(prefer=lambda: [last.id], progress=lambda done, total: made.append(done)) == 18
-    assert llm.calls[3:] == [True] * 18 and made == list(range(1, 19))
-    assert llm.titles[3] == last.title  # the paper a digest waits for is done first
-    assert seeded.summarize_pending() == 0 and len(llm.calls) == 21  # a re-run makes nothing again
+    assert [o.background for o in llm.options[3:]] == [True] * 18 and made == list(range(1, 19))
+    assert title_of(llm.sent[3]) == last.title  # the paper a digest waits for is done first
+    assert seeded.summarize_pending() == 0 and len(llm.sent) == 21  # a re-run makes nothing again
     done = seeded.digest(wait=False)
     assert done.pending == 0 and len(done.items) == 21 and all(item.cached for item in done.items)
     assert json.loads(done.render("json"))["pending"] == 0
 
 
 def test_a_digest_of_more_than_eight_papers_comes_under_topic_headings(seeded, monkeypatch):
-    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: CountingLLM())
+    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: title_word_lines())
     assert seeded.digest(newest=8).topics == []  # a short digest stays one list
     digest = seeded.digest()
     ids = [item.paper_id for item in digest.items]
@@ -162,29 +152,11 @@ def test_a_digest_of_more_than_eight_papers_comes_under_topic_headings(seeded, m
     assert any(seeded.get(i).title.startswith("NeuRI") for i in fuzzing.paper_ids)  # like papers go together
 
 
-class ReadingLLM:
-    """A scripted model that keeps what it is asked to read ahead, as a prompt cache would."""
-
-    name = "reading"
-
-    def __init__(self):
-        self.read = []
-
-    def count_tokens(self, text):
-        return len(text.split())
-
-    def read_ahead(self, messages, *, background=True):
-        if messages in self.read:
-            return False
-        self.read.append(messages)
-        return True
-
-
 def test_the_newest_papers_are_read_ahead_once_as_a_questions_best_source(seeded, monkeypatch):
-    llm = ReadingLLM()
+    llm = FakeLLM()
     monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: llm)
     monkeypatch.setattr(seeded, "settings", dataclasses.replace(seeded.settings, read_ahead_papers=4))
     assert seeded.read_ahead() == 4 and seeded.read_ahead() == 0  # a re-run reads nothing again
     newest = seeded.papers()[:4]
-    assert [m[1]["content"].split("\n")[2] for m in llm.read] == [f"[1] Title: {p.title}" for p in newest]
-    assert all(m[0]["content"] == prompts.QA_SYSTEM for m in llm.read)
+    assert [m[1]["content"].split("\n")[2] for m in llm.read_ahead_prompts] == [f"[1] Title: {p.title}" for p in newest]
+    assert all(m[0]["content"] == prompts.QA_SYSTEM for m in llm.read_ahead_prompts)
