@@ -68,15 +68,14 @@ def answer_stream(
     (default ``llm``).
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
-    passages = sources.passages
     closeness = (
-        similarities(plan.query, passages)
+        similarities(plan.query, sources.passages)
         if similarities
         else [h.dense_similarity or 0.0 for h in sources.hits]
     )
     gated = gate(
         plan.query,
-        passages,
+        sources.passages,
         max(closeness, default=0.0),
         min_relevance=settings.min_relevance,
         min_coverage=settings.min_coverage,
@@ -107,8 +106,14 @@ def answer_stream(
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
+    return answer_of(plan, outcome, read if gated.passed else sources, timings, gated.passed)
+
+
+def answer_of(plan: Plan, outcome: Outcome, read: Sources, timings: dict, gated: bool) -> Answer:
+    """The ``Answer``, built once: the outcome, the sources it read, and when each step ended. A
+    reader is told which sources had sentences addressed to it, unless the gate refused first."""
     notes = [outcome.reason] if outcome.reason else []
-    if read.flagged and gated.passed:
+    if read.flagged and gated:
         notes.append(f"sentences addressed to the reader were left out of sources {list(read.flagged)}")
     return Answer(
         question=plan.question.text,

@@ -31,23 +31,13 @@ def checked_point(point: str, topic: str, abstract: str, min_support: float) -> 
     return (point, True) if grounded else (clean_summary(best_sentence(topic, abstract)), False)
 
 
-def overview_stream(
-    question: str,
-    topic: str,
-    sources: Sources,
-    llm: LLM,
-    settings: Settings,
-    started: float | None = None,
-    similarities: Similarities | None = None,
-) -> Generator[str, None, Answer]:
-    """Checked points as lines ("- point [n]"); returns the ``Answer`` with one citation per point."""
-    started = started or time.perf_counter()
-    timings = {"retrieve": round(time.perf_counter() - started, 3)}
+def on_topic(topic: str, sources: Sources, settings: Settings, similarities: Similarities | None) -> Sources:
+    """The sources that pass the gate for the topic, each judged alone."""
     passages = sources.passages
     closeness = (
         similarities(topic, passages) if similarities else [h.dense_similarity or 0.0 for h in sources.hits]
     )
-    relevant = sources.only(
+    return sources.only(
         [
             i
             for i, (passage, similarity) in enumerate(zip(passages, closeness))
@@ -60,6 +50,31 @@ def overview_stream(
             ).passed
         ]
     )
+
+
+def point_on(topic: str, title: str, abstract: str, llm: LLM, settings: Settings) -> str:
+    """The model's one sentence on what this abstract says about the topic (unchecked)."""
+    trimmed = trim_to_budget(abstract, topic, settings.lead_source_tokens, llm.count_tokens)
+    messages = [
+        {"role": "system", "content": prompts.TOPIC_SYSTEM},
+        {"role": "user", "content": prompts.topic_user_message(title, trimmed, topic)},
+    ]
+    return clean_summary(llm.complete(messages, Options(max_tokens=settings.summary_max_tokens)))
+
+
+def overview_stream(
+    question: str,
+    topic: str,
+    sources: Sources,
+    llm: LLM,
+    settings: Settings,
+    started: float | None = None,
+    similarities: Similarities | None = None,
+) -> Generator[str, None, Answer]:
+    """Checked points as lines ("- point [n]"); returns the ``Answer`` with one citation per point."""
+    started = started or time.perf_counter()
+    timings = {"retrieve": round(time.perf_counter() - started, 3)}
+    relevant = on_topic(topic, sources, settings, similarities)
     if not relevant.hits:
         timings["total"] = round(time.perf_counter() - started, 3)
         yield prompts.REFUSAL
@@ -75,13 +90,9 @@ def overview_stream(
     citations: list[Citation] = []
     replaced: list[int] = []
     for number, (hit, abstract) in enumerate(zip(relevant.hits, relevant.abstracts), 1):
-        trimmed = trim_to_budget(abstract, topic, settings.lead_source_tokens, llm.count_tokens)
-        messages = [
-            {"role": "system", "content": prompts.TOPIC_SYSTEM},
-            {"role": "user", "content": prompts.topic_user_message(hit.title, trimmed, topic)},
-        ]
-        raw = clean_summary(llm.complete(messages, Options(max_tokens=settings.summary_max_tokens)))
-        point, grounded = checked_point(raw, topic, abstract, settings.min_support)
+        point, grounded = checked_point(
+            point_on(topic, hit.title, abstract, llm, settings), topic, abstract, settings.min_support
+        )
         if not grounded:
             replaced.append(number)
         line = f"- {point} [{number}]"
