@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import EmbeddingError
 from .hashing import sha256_file
-from .settings import shipped
+from .settings import Settings, shipped
 
 MINILM_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_PATH = shipped("models") / "minilm-tokenizer.json"
@@ -131,3 +131,20 @@ class MiniLMEmbedder:
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+
+
+def embedder_for(settings: Settings) -> Embedder:
+    """The embeddings server's (``embed_url``) or the bundled MiniLM in process."""
+    if settings.embed_url:
+        from .remote import RemoteEmbedder
+
+        return RemoteEmbedder(
+            settings.embed_url,
+            settings.embed_model,
+            key=settings.llm_key,
+            timeout=settings.llm_timeout,
+            retries=settings.llm_retries,
+            batch_size=settings.embed_batch_size,
+            max_tokens=settings.embed_max_tokens,
+        )
+    return MiniLMEmbedder(max_tokens=settings.embed_max_tokens, batch_size=settings.embed_batch_size)

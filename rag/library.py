@@ -8,31 +8,30 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from . import planning, questions
 from .answer import Answer, AnswerStream
 from .catalog import Catalog
 from .chunking import Chunker
-from .embedder import Embedder, MiniLMEmbedder
+from .embedder import Embedder, embedder_for
 from .errors import InputError, RagError
 from .grouping import Topic
 from .ingest import IngestSummary, Progress, ingest
 from .llm import LLM
 from .loaders import load_path
+from .models import language_model
 from .naming import names_paper, search_words
 from .paper import Paper, check_size, paper_from_dict
 from .planning import Plan, Turn
 from .qa import answer_stream
 from .questions import Kind
-from .retrieval import Hit, fuse
+from .retrieval import Hit, SearchMode, search
 from .settings import Settings
 from .sources import Sources, lead_prefix, prepare
 from .summaries import Digest, Method, Summary, cached, summarize
 from .text import sentences
 from .topics import overview_stream
-
-SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ class Library:
             self.settings = dataclasses.replace(self.settings, store_dir=Path(path).expanduser())
         if url is not None:
             self.settings = dataclasses.replace(self.settings, chroma_url=url)
-        self.embedder = embedder or _default_embedder(self.settings)
+        self.embedder = embedder or embedder_for(self.settings)
         self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
         self._store: Any = None  # the VectorStore, opened on first use: Chroma's start-up is not free
         # Per library, and holding the embedder rather than the library: a cache on the method
@@ -168,29 +167,16 @@ class Library:
         allowed = self._catalog.filter_ids(source, year, author) if (source or year or author) else None
         if within is not None:
             allowed = [i for i in self._catalog.resolve(list(within)) if allowed is None or i in allowed]
-        n = max(self.settings.candidates, k)
-        dense = self.store.query(query, n, allowed) if mode != "keyword" else []
-        keyword = self._catalog.keyword_search(query, n, allowed) if mode != "dense" else []
-        fused = fuse(dense, keyword, self.settings.rrf_k)
-        papers = (
-            {p.id: p for p in self._catalog.papers([f.paper_id for f in fused[: k * 2]])} if fused else {}
+        return search(
+            self._catalog,
+            self.store,
+            query,
+            k,
+            allowed,
+            mode=mode,
+            candidates=self.settings.candidates,
+            rrf_k=self.settings.rrf_k,
         )
-        hits = [
-            Hit(
-                paper_id=f.paper_id,
-                title=papers[f.paper_id].title,
-                text=f.best_chunk.text,
-                score=f.score,
-                url=papers[f.paper_id].url,
-                chunk_id=f.best_chunk.chunk_id,
-                dense_similarity=f.dense_similarity,
-                dense_rank=f.dense_rank,
-                keyword_rank=f.keyword_rank,
-            )
-            for f in fused[: k * 2]
-            if f.paper_id in papers
-        ]  # papers not in the catalogue are mid-ingest
-        return hits[:k]
 
     # ----- generation -------------------------------------------------------------------------
 
@@ -198,26 +184,7 @@ class Library:
         """The shared model for ``model`` (default: settings) in quantisation format ``fmt``
         (default: ``model_format``): the model server's when ``llm_url`` is set, else the
         in-process GGUF, loaded on first use."""
-        s = self.settings
-        if s.llm_url:
-            from .remote import RemoteLLM
-
-            return RemoteLLM.shared(
-                s.llm_url,
-                model or s.llm_model or s.model,
-                key=s.llm_key,
-                timeout=s.llm_timeout,
-                retries=s.llm_retries,
-                seed=s.seed,
-            )
-        from .llm import LocalLLM
-        from .models import resolve
-
-        spec, path = resolve(model or s.model, s.model_cache_dir, s.model_format if fmt is None else fmt)
-        # A converted file is named by its own stem ("...-q4_k_m.q4_0"): it writes other summaries,
-        # so the summary cache and the digest's "model" line must tell the two apart.
-        name = spec.name if path.name == spec.file else path.stem
-        return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
+        return language_model(self.settings, model, fmt)
 
     def verdict_llm(self) -> LLM | None:
         """The model that decides yes/no verdicts: ``settings.verdict_model`` in process; over a
@@ -470,22 +437,6 @@ def _sentence_vectors(embedder: Embedder, text: str):
     the same source (a follow-up, another user's question on the same paper)."""
     parts = [line for part in text.split("\n") for line in sentences(part)] or [text]
     return embedder.embed(parts)
-
-
-def _default_embedder(settings: Settings) -> Embedder:
-    if settings.embed_url:
-        from .remote import RemoteEmbedder
-
-        return RemoteEmbedder(
-            settings.embed_url,
-            settings.embed_model,
-            key=settings.llm_key,
-            timeout=settings.llm_timeout,
-            retries=settings.llm_retries,
-            batch_size=settings.embed_batch_size,
-            max_tokens=settings.embed_max_tokens,
-        )
-    return MiniLMEmbedder(max_tokens=settings.embed_max_tokens, batch_size=settings.embed_batch_size)
 
 
 def _as_paper(item: Paper | dict, record: str) -> Paper:

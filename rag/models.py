@@ -14,10 +14,14 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ModelError
 from .hashing import sha256_file
-from .settings import shipped
+from .settings import Settings, shipped
+
+if TYPE_CHECKING:
+    from .llm import LLM
 
 MODELS_DIR = shipped("models")
 CATALOG_PATH = MODELS_DIR / "catalog.json"
@@ -199,3 +203,28 @@ def download_from_hub(spec: ModelSpec, cache: Path) -> Path:
     if spec.sha256 and sha256_file(path) != spec.sha256:
         raise ModelError(f"downloaded {path} does not match the catalogue sha256")
     return path
+
+
+def language_model(settings: Settings, model: str | None = None, fmt: str | None = None) -> LLM:
+    """The shared model for ``model`` (default: ``settings.model``) in quantisation format ``fmt``
+    (default: ``settings.model_format``): the model server's when ``llm_url`` is set, else the
+    in-process GGUF, loaded on first use."""
+    s = settings
+    if s.llm_url:
+        from .remote import RemoteLLM
+
+        return RemoteLLM.shared(
+            s.llm_url,
+            model or s.llm_model or s.model,
+            key=s.llm_key,
+            timeout=s.llm_timeout,
+            retries=s.llm_retries,
+            seed=s.seed,
+        )
+    from .llm import LocalLLM
+
+    spec, path = resolve(model or s.model, s.model_cache_dir, s.model_format if fmt is None else fmt)
+    # A converted file is named by its own stem ("...-q4_k_m.q4_0"): it writes other summaries,
+    # so the summary cache and the digest's "model" line must tell the two apart.
+    name = spec.name if path.name == spec.file else path.stem
+    return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)

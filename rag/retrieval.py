@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from .catalog import Catalog
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
 
 
 class RankedChunk(Protocol):
@@ -73,3 +78,39 @@ def fuse(dense: Sequence[RankedChunk], keyword: Sequence[RankedChunk], rrf_k: in
             if rank < entry.best_rank:
                 entry.best_rank, entry.chunk = rank, chunk
     return sorted(fused.values(), key=lambda e: (-e.score, e.best_rank, e.paper_id))
+
+
+def search(
+    catalog: Catalog,
+    store: Any,
+    query: str,
+    k: int,
+    allowed: Sequence[str] | None,
+    *,
+    mode: SearchMode,
+    candidates: int,
+    rrf_k: int,
+) -> list[Hit]:
+    """The ``k`` papers best matching ``query`` (only ``allowed`` ones, when given), best first:
+    ``candidates`` from each retriever, fused by reciprocal rank, each paper with its best chunk."""
+    n = max(candidates, k)
+    dense = store.query(query, n, allowed) if mode != "keyword" else []
+    keyword = catalog.keyword_search(query, n, allowed) if mode != "dense" else []
+    fused = fuse(dense, keyword, rrf_k)[: k * 2]
+    papers = {p.id: p for p in catalog.papers([f.paper_id for f in fused])} if fused else {}
+    hits = [
+        Hit(
+            paper_id=f.paper_id,
+            title=papers[f.paper_id].title,
+            text=f.best_chunk.text,
+            score=f.score,
+            url=papers[f.paper_id].url,
+            chunk_id=f.best_chunk.chunk_id,
+            dense_similarity=f.dense_similarity,
+            dense_rank=f.dense_rank,
+            keyword_rank=f.keyword_rank,
+        )
+        for f in fused
+        if f.paper_id in papers  # a paper not yet in the catalogue is mid-ingest
+    ]
+    return hits[:k]
