@@ -32,7 +32,7 @@ def main() -> dict:
         for question in QUESTIONS:
             plan = library.plan(question)
             sources = library.sources(plan)
-            for name, chosen in (("all_sources", sources), ("sources_read", sources.on_question(plan.focus))):
+            for name, chosen in (("all_sources", sources), ("sources_read", sources.read)):
                 texts = prompt_texts(chosen, plan.focus, library.settings, count)
                 whole = count(prompts.qa_user_message(texts, question, []))
                 tokens[name].append(whole)

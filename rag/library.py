@@ -28,7 +28,7 @@ from .qa import answer_stream
 from .questions import Kind
 from .retrieval import Hit, SearchMode, search
 from .settings import Settings
-from .sources import Sources, lead_prefix, prepare
+from .sources import Sources, for_plan, lead_prefix, prepare
 from .summaries import Digest, Method, Summary, cached, summarize
 from .text import sentences
 from .topics import overview_stream
@@ -237,7 +237,7 @@ class Library:
         # Resolved only for a yes/no question: an open question never needs the verdict model.
         verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
         # Shown while the model reads: what an open answer reads, or every source for a verdict.
-        shown = sources.on_question(plan.focus).hits if asked.kind is Kind.OPEN else sources.hits
+        shown = sources.read.hits
         return AnswerStream(
             answer_stream(
                 plan,
@@ -270,8 +270,9 @@ class Library:
         return planning.plan(questions.read(question), history, search, self.named_papers)
 
     def sources(self, plan: Plan) -> Sources:
-        """The plan's sources as the model and the checks read them (``rag.sources``)."""
-        return prepare(plan.hits, self._papers_of(list(plan.hits)))
+        """The plan's sources as the checks read them, and (``.read``) the ones the model is given
+        (``rag.sources``)."""
+        return for_plan(plan, self._papers_of(list(plan.hits)))
 
     def named_papers(self, question: str) -> list[str]:
         """Ids of the stored papers the question names by a quoted or written-out title, or by a

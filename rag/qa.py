@@ -62,7 +62,7 @@ def answer_stream(
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
     The gate judges the plan's query over all the sources; an open question is then answered
-    from those on its focus (``Sources.on_question``), a yes/no question from the closest one.
+    from those on its focus (``Sources.read``), a yes/no question from the closest one.
     ``similarities`` gives each source's best sentence similarity to the query; without it the
     retrieved chunks' similarity is used. A yes/no verdict is decided by ``verdict_llm``
     (default ``llm``).
@@ -95,7 +95,7 @@ def answer_stream(
         timings["first_token"] = round(time.perf_counter() - started, 3)
         yield outcome.text
     else:
-        read = sources.on_question(plan.focus)
+        read = sources.read
         pieces = open_answer(plan, read, llm, settings)
         while True:
             try:

@@ -8,6 +8,7 @@ token for token, which is what lets llama.cpp reuse a prompt's opening.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from . import prompts
 from .checks import on_question
 from .injection import without_instructions
 from .paper import Paper
+from .planning import Plan
+from .questions import Kind
 from .retrieval import Hit
 from .settings import Settings
 from .text import content_terms, sentences
@@ -27,6 +30,13 @@ class Sources:
     hits: tuple[Hit, ...]
     abstracts: tuple[str, ...]  # without sentences addressed to the reader
     flagged: tuple[int, ...]  # 1-based numbers of the sources that had such sentences
+    # 0-based indexes of the sources the model reads (``prepare``'s focus); None: all of them
+    focused: tuple[int, ...] | None = None
+
+    @property
+    def read(self) -> Sources:
+        """The sources the model is given: those on the focus they were prepared for."""
+        return self if self.focused is None else self.only(self.focused)
 
     @property
     def passages(self) -> list[str]:
@@ -40,20 +50,28 @@ class Sources:
             tuple(self.hits[i] for i in indexes), tuple(self.abstracts[i] for i in indexes), flagged
         )
 
-    def on_question(self, focus: str) -> Sources:
-        """The sources sharing at least half as many of ``focus``'s terms as the best one
-        (``checks.on_question``): an answer resting on the others would be about another paper,
-        so the model is not given them, and reads less before its first word."""
-        return self.only(on_question(focus, self.passages))
 
-
-def prepare(hits: Sequence[Hit], papers: dict[str, Paper]) -> Sources:
+def prepare(hits: Sequence[Hit], papers: dict[str, Paper], focus: str | None = None) -> Sources:
+    """The hits' abstracts cleaned, once. With a ``focus`` (an open question), the model will
+    read only the sources sharing at least half as many of its terms as the best one
+    (``checks.on_question``): an answer resting on the others would be about another paper, so
+    the model is not given them, and reads less before its first word."""
     cleaned = [without_instructions(papers[h.paper_id].abstract) for h in hits]
-    return Sources(
+    sources = Sources(
         tuple(hits),
         tuple(text for text, _ in cleaned),
         tuple(n for n, (_, removed) in enumerate(cleaned, 1) if removed),
     )
+    if focus is None:
+        return sources
+    return dataclasses.replace(sources, focused=tuple(on_question(focus, sources.passages)))
+
+
+def for_plan(plan: Plan, papers: dict[str, Paper]) -> Sources:
+    """The plan's sources; an open question's model reads those on its focus, a yes/no
+    question's verdict chooses among all of them."""
+    focus = plan.focus if plan.question.kind is Kind.OPEN else None
+    return prepare(plan.hits, papers, focus)
 
 
 def trim_to_budget(text: str, question: str, budget: int, count_tokens: CountTokens) -> str:

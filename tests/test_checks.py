@@ -9,7 +9,7 @@ from rag.text import coverage, mentions, specific_terms
 from rag.paper import Paper
 from rag.planning import retrieval_query
 from rag.qa import AnswerStreamParser, check_answer
-from rag.sources import Sources, lead_prefix, prepare, prompt_texts, trim_to_budget
+from rag.sources import Sources, for_plan, lead_prefix, prepare, prompt_texts, trim_to_budget
 from rag.retrieval import Hit
 from rag.settings import Settings
 
@@ -368,7 +368,8 @@ def asked(question, llm, history=(), found=None, settings=None):
     papers = {"kmax": Paper("kmax", "kMaX-DeepLab", KMAX), "lamb": Paper("lamb", "LAMB", LAMB),
               "mobiledets": Paper("mobiledets", "MobileDets", MOBILEDETS)}
     hits_ = found or hits()
-    return AnswerStream(answer_stream(planned(question, hits_, history), prepare(hits_, papers), llm,
+    plan = planned(question, hits_, history)
+    return AnswerStream(answer_stream(plan, for_plan(plan, papers), llm,
                                       settings or Settings(), time.perf_counter())).result()
 
 
