@@ -25,7 +25,7 @@ from .naming import names_paper, search_words
 from .paper import Paper, check_size, paper_from_dict
 from .planning import Plan, Turn
 from .qa import answer_stream
-from .questions import Kind
+from .questions import Kind, Question
 from .retrieval import Hit, SearchMode, search
 from .settings import Settings
 from .sources import Sources, for_plan, lead_prefix, prepare
@@ -232,7 +232,7 @@ class Library:
                 ),
                 hits,
             )
-        plan = self.plan(question, history=history, k=k, source=source, year=year)
+        plan = self._plan(asked, history, k, source, year)
         sources = self.sources(plan)
         # Resolved only for a yes/no question: an open question never needs the verdict model.
         verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
@@ -262,12 +262,17 @@ class Library:
     ) -> Plan:
         """How ``question`` will be answered: what kind it is, the query searched, and its sources
         (a follow-up about the previous turn's paper keeps that turn's sources; ``planning``)."""
+        return self._plan(questions.read(question), history, k, source, year)
+
+    def _plan(
+        self, asked: Question, history: Sequence[Turn], k: int | None, source: str | None, year: int | None
+    ) -> Plan:
         n = k or self.settings.answer_sources
 
         def search(query: str, within: list[str] | None) -> list[Hit]:
             return self.search(query, k=n, source=source, year=year, within=within)
 
-        return planning.plan(questions.read(question), history, search, self.named_papers)
+        return planning.plan(asked, history, search, self.named_papers)
 
     def sources(self, plan: Plan) -> Sources:
         """The plan's sources as the checks read them, and (``.read``) the ones the model is given

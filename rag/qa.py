@@ -106,7 +106,7 @@ def answer_stream(
             timings.setdefault("first_token", round(time.perf_counter() - started, 3))
             yield delta
     timings["total"] = round(time.perf_counter() - started, 3)
-    return answer_of(plan, outcome, read if gated.passed else sources, timings, gated.passed)
+    return answer_of(plan, outcome, read, timings, gated.passed)
 
 
 def answer_of(plan: Plan, outcome: Outcome, read: Sources, timings: dict, gated: bool) -> Answer:
