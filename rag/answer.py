@@ -127,6 +127,12 @@ class AnswerStream:
         self._answer: Answer | None = None
 
     @property
+    def done(self) -> bool:
+        """Whether every piece has been generated (a check that, unlike ``answer``, generates nothing:
+        for another thread than the one reading the stream)."""
+        return self._answer is not None
+
+    @property
     def answer(self) -> Answer:
         """The checked answer, once every piece has been generated (reading it generates the rest)."""
         if self._answer is None:

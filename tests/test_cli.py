@@ -67,7 +67,8 @@ def test_eval_tldr_scores_lines_and_writes_one_detail_per_paper(tmp_path):
     data = tmp_path / "tldr.jsonl"
     data.write_text("".join(json.dumps({"paper_id": f"p{n}", "title": p["title"], "abstract": p["abstract"],
                                         "tldrs": [p["title"]]}) + "\n" for n, p in enumerate(papers)))
-    result = rag("eval", "tldr", "--data", str(data), "--details", str(tmp_path / "lines.jsonl"), store=tmp_path)
+    result = rag("eval", "tldr", "--data", str(data), "--details", str(tmp_path / "lines.jsonl"), "--json",
+                 store=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     # The references are the titles, so the title baseline is perfect and the model's line is not.

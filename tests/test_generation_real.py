@@ -21,17 +21,25 @@ pytestmark = pytest.mark.model
 KMAX_QUESTION = "Which paper uses k-means cross-attention for segmentation?"
 
 
-def sent_prompts(seeded, monkeypatch) -> list[str]:
-    """The user message of every prompt the library's model is sent from now on, in order."""
-    llm, sent = seeded.llm(), []
-    real_stream = type(llm).stream
+@pytest.fixture
+def sent_prompts():
+    """The user message of every prompt the model completes during the test, in order (from the
+    model's events hook)."""
+    from rag.llm import events
 
-    def recording(self, messages, **kwargs):
-        sent.append(messages[-1]["content"])
-        yield from real_stream(self, messages, **kwargs)
+    with events.recording() as seen:
+        yield _UserMessages(seen)
 
-    monkeypatch.setattr(type(llm), "stream", recording)
-    return sent
+
+class _UserMessages:
+    def __init__(self, seen):
+        self.seen = seen
+
+    def __getitem__(self, index):
+        return [e.messages[-1]["content"] for e in self.seen if e.kind == "completion"][index]
+
+    def __len__(self):
+        return sum(1 for e in self.seen if e.kind == "completion")
 
 
 def test_answer_cites_the_right_seed_paper(seeded):
@@ -55,13 +63,13 @@ def test_stream_is_the_answer_text_then_the_answer(seeded):
     assert final.text == streamed or final.text.startswith(streamed.rstrip(".") + ": ")
 
 
-def test_an_open_question_reads_only_the_sources_on_it(seeded, monkeypatch):
+def test_an_open_question_reads_only_the_sources_on_it(seeded, sent_prompts):
     """The other two papers retrieved share at most a third of the question's terms: the model is
     not given them (an answer from them alone would be withdrawn as off the question), and what
     the stream shows as read before the answer is what the prompt held."""
     question = "Which accelerator extracts timing from nuclear detector signals?"
     retrieved = seeded.search(question, k=3)
-    prompts_sent = sent_prompts(seeded, monkeypatch)
+    prompts_sent = sent_prompts
     stream = seeded.ask_stream(question)
     answer = stream.result()
     assert len(retrieved) == 3 and [h.paper_id for h in stream.sources] == [retrieved[0].paper_id]
@@ -221,12 +229,12 @@ def test_topic_summary_cites_the_fuzzing_papers(seeded):
         assert citation.sentence in seeded.get(citation.paper_id).abstract
 
 
-def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, monkeypatch):
+def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, sent_prompts):
     """The follow-up's prompt starts with the previous prompt's sources, token for token, so
     llama.cpp re-reads only the conversation and the new question (bench/latency.py times it).
     Here the history is text, as from a chat the library did not answer: the conversation is
     written out after the sources."""
-    prompts_seen = sent_prompts(seeded, monkeypatch)
+    prompts_seen = sent_prompts
     first = seeded.ask(KMAX_QUESTION)
     seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first.text)])
     block = prompts_seen[0].split("\n\nQuestion:")[0]

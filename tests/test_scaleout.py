@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS
-from rag import Library, ModelError, Paper, Settings, StoreError, prompts
+from rag import Library, ModelError, Options, Paper, Settings, StoreError, prompts
 from servers import ChromaServer, LlamaServer
 
 KMAX = "Which paper uses k-means cross-attention for segmentation?"
@@ -136,7 +136,7 @@ def test_model_server_killed_mid_answer_ends_it_with_an_error(tmp_path, embedder
                                            answer_max_tokens=400), embedder=embedder)
         library.ingest([SEEDS / "digest-2023-03-11.txt"])
         long_answer = [{"role": "user", "content": "Count from 1 to 300, separated by commas."}]
-        stream = library.llm().stream(long_answer, max_tokens=600)
+        stream = library.llm().stream(long_answer, Options(max_tokens=600))
         started = time.monotonic()
         with pytest.raises(ModelError, match=f"model server {server.url}"):
             for pieces, _ in enumerate(stream, 1):
