@@ -8,11 +8,12 @@ paper's vectors were complete when it was written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,41 +85,48 @@ class Catalog:
 
     def commit(self, items: Sequence[tuple[Paper, Sequence[Chunk]]]) -> None:
         """Replace each paper's row and keyword entries in one transaction."""
+        with self._transaction():
+            for paper, chunks in items:
+                self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
+                self._db.executemany(
+                    "INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
+                    [(c.id, c.paper_id, c.title, c.text) for c in chunks],
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO papers (id, title, abstract, authors, url, published, year,"
+                    " source, version, content_hash, n_chunks) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        paper.id,
+                        paper.title,
+                        paper.abstract,
+                        json.dumps(list(paper.authors)),
+                        paper.url,
+                        paper.published,
+                        paper.year,
+                        paper.source,
+                        paper.version,
+                        paper.content_hash,
+                        len(chunks),
+                    ),
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """The block's writes in one transaction, holding the connection. Any failure rolls back
+        (the connection is shared: left inside a transaction, every later write would fail); an
+        SQLite one becomes a ``StoreError``."""
         try:
             with self._lock:
                 self._db.execute("BEGIN")
-                for paper, chunks in items:
-                    self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
-                    self._db.executemany(
-                        "INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
-                        [(c.id, c.paper_id, c.title, c.text) for c in chunks],
-                    )
-                    self._db.execute(
-                        "INSERT OR REPLACE INTO papers (id, title, abstract, authors, url, published, year,"
-                        " source, version, content_hash, n_chunks) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                        (
-                            paper.id,
-                            paper.title,
-                            paper.abstract,
-                            json.dumps(list(paper.authors)),
-                            paper.url,
-                            paper.published,
-                            paper.year,
-                            paper.source,
-                            paper.version,
-                            paper.content_hash,
-                            len(chunks),
-                        ),
-                    )
+                yield
                 self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"keyword index {self.path}: {exc}") from exc
-
-    def _rollback(self) -> None:
-        with self._lock:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
+        except BaseException as exc:
+            with self._lock:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"keyword index {self.path}: {exc}") from exc
+            raise
 
     def update_details(self, papers: Sequence[Paper]) -> None:
         """Record new details (source, link, authors, date, version) of papers whose text is unchanged."""
@@ -132,29 +140,16 @@ class Catalog:
         )
 
     def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
-        try:
-            with self._lock:
-                self._db.execute("BEGIN")
-                self._db.executemany(sql, rows)
-                self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"keyword index {self.path}: {exc}") from exc
+        with self._transaction():
+            self._db.executemany(sql, rows)
 
     def delete(self, paper_ids: Sequence[str]) -> int:
         """Remove the papers' rows, keyword entries and aliases in one transaction; how many rows went."""
         marks = ",".join("?" * len(paper_ids))
-        try:
-            with self._lock:
-                self._db.execute("BEGIN")
-                self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
-                deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
-                self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
-                self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            # The connection is shared: left inside a transaction, every later write would fail.
-            self._rollback()
-            raise StoreError(f"keyword index {self.path}: {exc}") from exc
+        with self._transaction():
+            self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
+            deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
+            self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
         return deleted
 
     def add_aliases(self, pairs: Sequence[tuple[str, str]]) -> None:
