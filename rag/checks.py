@@ -31,6 +31,12 @@ from .text import (
 )
 
 
+def passage(title: str, abstract: str) -> str:
+    """A source as the checks judge it: under its title, so a name from the title
+    ("kMaX-DeepLab") counts as grounded."""
+    return f"{title}\n{abstract}"
+
+
 @dataclass(frozen=True)
 class GateResult:
     refusal: Refusal | None  # None: the question may be answered
@@ -309,7 +315,7 @@ def check_claim(
             Refusal.NOT_AN_ANSWER,
             f"answer withdrawn: {text!r} does not answer the question ({wrong})",
         )
-    passages = [f"{title}\n{abstract}" for title, abstract in zip(titles, abstracts)]
+    passages = [passage(title, abstract) for title, abstract in zip(titles, abstracts)]
     check = check_citations(text, question, cited, passages, min_support=min_support)
     if check.refusal:
         # The withdrawn text is kept in the reason: the reader sees what was not supported.

@@ -68,14 +68,15 @@ def answer_stream(
     (default ``llm``).
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
+    passages = sources.passages
     closeness = (
-        similarities(plan.query, sources.passages)
+        similarities(plan.query, passages)
         if similarities
         else [h.dense_similarity or 0.0 for h in sources.hits]
     )
     gated = gate(
         plan.query,
-        sources.passages,
+        passages,
         max(closeness, default=0.0),
         min_relevance=settings.min_relevance,
         min_coverage=settings.min_coverage,

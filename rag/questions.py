@@ -2,7 +2,9 @@
 
 Every rule that looks at a question's wording lives here: whether it asks yes or no, asks for
 a topic summary, refers back to the chat ("it", "the paper"), asks for a number, a name or a
-paper. The pipeline plans an answer from the ``Question`` this returns.
+paper. The pipeline plans an answer from the ``Question`` this returns (its kind); the checks
+ask what the answer must be (``asks_number``, ``asks_name``, ``asks_paper``, ``counted_noun``) of
+the text they judge, which for the gate is a follow-up joined to the question it follows.
 """
 
 from __future__ import annotations
@@ -25,24 +27,12 @@ class Question:
     text: str
     kind: Kind
     topic: str | None  # what a topic question is about
-    asks_number: bool  # "how many ...", "what percentage ..."
-    asks_name: bool  # "which method ...", "what dataset ..."
-    asks_paper: bool  # "which paper ...": the answer must identify a paper it cites
-    counted: str | None  # the stemmed noun a "how many X did ..." question counts
 
 
 def read(text: str) -> Question:
     topic = topic_of(text)
     kind = Kind.TOPIC if topic else Kind.YES_NO if is_yes_no(text) else Kind.OPEN
-    return Question(
-        text=text,
-        kind=kind,
-        topic=topic,
-        asks_number=asks_number(text),
-        asks_name=asks_name(text),
-        asks_paper=asks_paper(text),
-        counted=counted_noun(text),
-    )
+    return Question(text=text, kind=kind, topic=topic)
 
 
 # ----- kinds ------------------------------------------------------------------------------------

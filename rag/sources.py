@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import prompts
-from .checks import on_question
+from .checks import on_question, passage
 from .injection import without_instructions
 from .paper import Paper
 from .planning import Plan
@@ -41,7 +41,7 @@ class Sources:
     @property
     def passages(self) -> list[str]:
         """Each source under its title: the text the gate and the checks judge."""
-        return [f"{h.title}\n{a}" for h, a in zip(self.hits, self.abstracts)]
+        return [passage(h.title, a) for h, a in zip(self.hits, self.abstracts)]
 
     def only(self, indexes: Sequence[int]) -> Sources:
         """These sources alone (0-based indexes), renumbered from 1."""

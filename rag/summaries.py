@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from . import prompts
+from .checks import passage
 from .grouping import Topic
 from .injection import without_instructions
 from .llm import Options
@@ -179,7 +180,7 @@ def evidence(paper: Paper) -> list[list[str]]:
 def is_grounded(summary: str, paper: Paper) -> bool:
     """Every name and number in the summary appears in the title or abstract (not counting
     sentences that address the reader, which the model never sees)."""
-    source = f"{paper.title}\n{without_instructions(paper.abstract)[0]}"
+    source = passage(paper.title, without_instructions(paper.abstract)[0])
     return bool(summary) and all(mentions(source, term) for term in specific_terms(summary))
 
 

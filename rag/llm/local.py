@@ -296,7 +296,7 @@ class LocalLLM:
                 return False
             try:
                 _, read = self._evaluate(llama, tokens)
-                llama.cache[tokens] = llama.save_state()
+                states.save(llama)  # the context now holds exactly ``tokens``
             except Exception as exc:  # llama_cpp raises bare RuntimeError/ValueError
                 raise ModelError(f"reading a prompt ahead failed: {exc}") from exc
         events.emit(
