@@ -24,12 +24,9 @@ Reply = str | list[str] | Callable[[list[dict]], str]
 
 
 class FakeLLM:
-    name = "fake-llm"
-
     def __init__(self, replies: Sequence[Reply] | Reply = (), *, scores: dict[str, float] | None = None,
                  name: str = "fake-llm"):
         self.replies = [replies] if isinstance(replies, str) or callable(replies) else list(replies)
-        # One function serves every call; scripted texts are used up in order.
         self.scores = scores or {}  # log-probabilities of a scored choice's words (none: undecided)
         self.name = name
         self.sent: list[list[dict]] = []  # the messages of every completion, in order
@@ -42,6 +39,7 @@ class FakeLLM:
         return len(text.split())
 
     def _reply(self, messages: list[dict]):
+        """The next scripted reply, used up; a function left alone serves every call."""
         if not self.replies:
             raise AssertionError(f"FakeLLM has no reply left for: {messages[-1]['content'][:80]!r}")
         reply = self.replies[0] if callable(self.replies[0]) and len(self.replies) == 1 else self.replies.pop(0)
