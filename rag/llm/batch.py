@@ -59,6 +59,7 @@ class BatchContext:
     context: Any
     held: list[int] = field(default_factory=list)
     last_read: int = 0  # tokens the last ``read`` evaluated
+    last_generated: int = 0  # tokens the last ``decode_together`` generated, all sequences
 
     def read(self, llama, prompt: list[int]) -> None:
         """Make sequence 0 hold ``prompt`` and the others nothing, evaluating only what follows the
@@ -124,6 +125,7 @@ def decode_together(
             _put(batch, i, token, len(prompt) + len(tokens[seq]) - 1, seq)
         batch.batch.n_tokens = len(rows)
         context.decode(batch)
+    shared.last_generated = sum(1 for sequence in tokens for token in sequence if token is not None)
     return [_before_stop(text, stop) for text in texts]
 
 

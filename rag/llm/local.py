@@ -146,12 +146,12 @@ class LocalLLM:
                 "completion",
                 self.name,
                 messages,
-                progress.prompt_tokens,
-                progress.read,
-                progress.generated,
-                first,
-                time.perf_counter() - started,
-                options.background,
+                prompt_tokens=progress.prompt_tokens,
+                read_tokens=progress.read,
+                generated_tokens=progress.generated,
+                first_token_s=first,
+                total_s=time.perf_counter() - started,
+                background=options.background,
             )
         )
 
@@ -304,12 +304,10 @@ class LocalLLM:
                 "read-ahead",
                 self.name,
                 messages,
-                len(tokens),
-                read,
-                0,
-                None,
-                time.perf_counter() - started,
-                background,
+                prompt_tokens=len(tokens),
+                read_tokens=read,
+                total_s=time.perf_counter() - started,
+                background=background,
             )
         )
         return True
@@ -330,7 +328,12 @@ class LocalLLM:
             else:
                 _, read = self._evaluate(llama, tokens, restore=False)
             event = events.Event(
-                "read", self.name, messages, len(tokens), read, 0, None, time.perf_counter() - started
+                "read",
+                self.name,
+                messages,
+                prompt_tokens=len(tokens),
+                read_tokens=read,
+                total_s=time.perf_counter() - started,
             )
         events.emit(event)
         return event
@@ -371,18 +374,16 @@ class LocalLLM:
             finally:  # freed even when a decode fails
                 for sampler in samplers:
                     sampler.close()
-        generated = sum(self.count_tokens(text) for text in texts)
         events.emit(
             events.Event(
                 "samples",
                 self.name,
                 messages,
-                len(prompt),
-                context.last_read,
-                generated,
-                None,
-                time.perf_counter() - started,
-                options.background,
+                prompt_tokens=len(prompt),
+                read_tokens=context.last_read,
+                generated_tokens=context.last_generated,  # counted while decoding, not re-tokenized
+                total_s=time.perf_counter() - started,
+                background=options.background,
             )
         )
         return texts
