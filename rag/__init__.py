@@ -3,6 +3,7 @@
 from .answer import Answer, AnswerStream, Citation, Refusal
 from .embedder import Embedder, MiniLMEmbedder
 from .errors import EmbeddingError, InputError, ModelError, RagError, StoreError
+from .filters import Filters
 from .ingest import IngestSummary
 from .library import Audit, Library, Stats
 from .llm import LLM, Options
@@ -22,6 +23,7 @@ __all__ = [
     "Digest",
     "Embedder",
     "EmbeddingError",
+    "Filters",
     "Hit",
     "IngestSummary",
     "InputError",

@@ -45,7 +45,9 @@ UPLOAD_TYPES = sorted(SUFFIXES)  # whatever the loaders read, and nothing else
 # What the chat shows before the first token (bench/app_latency.py tells them from the answer).
 SEARCHING, READING = "Searching the abstracts…", "Reading the abstracts…"
 ANSWERING = "Answering; the answer is checked against its sources when it ends…"
-PAPER_COLUMNS = ["id", "title", "published", "source"]
+PAPER_COLUMNS = ["id", "title", "published", "categories / source"]
+PAGE_SIZE = 50  # papers per page of the Library table
+NEWEST_DAY = "Newest day"
 # One llama.cpp instance serves everyone: model calls share one queue slot and wait their turn.
 MODEL_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="model")
 STORE_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="store")
@@ -124,7 +126,15 @@ class App:
 
     # ----- Ask ---------------------------------------------------------------------------------
 
-    def chat(self, message: str, history: list[dict], k: float, source: str | None, year: float | None):
+    def chat(
+        self,
+        message: str,
+        history: list[dict],
+        k: float,
+        source: str | None,
+        year: float | None,
+        category: str | None = "",
+    ):
         if not message.strip():
             raise gr.Error("Type a question first.")
         text = ""
@@ -133,7 +143,12 @@ class App:
         with user_errors():
             turns = [(q, self.shown.get((q, a), a)) for q, a in chat_turns(history)]
             stream = self.library.ask_stream(
-                message, history=turns, k=int(k), source=source or None, year=int(year) if year else None
+                message,
+                history=turns,
+                k=int(k),
+                source=source or None,
+                year=int(year) if year else None,
+                category=category or None,
             )
             yield f"_{READING}_", stream.reading_markdown()
             for piece in stream:
@@ -158,12 +173,14 @@ class App:
     # ----- Digest ------------------------------------------------------------------------------
 
     def _digest_ids(self, which: str, newest: float, query: str) -> list[str]:
+        """The papers a digest covers: never the whole library (a summary costs seconds)."""
         if which == "Matching a search":
             if not query.strip():
                 raise gr.Error("Type a search to pick papers by.")
             return [hit.paper_id for hit in self.library.search(query, k=int(newest) or 10)]
-        papers = self.library.papers()
-        return [p.id for p in (papers[: int(newest)] if which == "Newest N" else papers)]
+        if which == "Newest N":
+            return [p.id for p in self.library.page(limit=max(1, int(newest or 10)))[0]]
+        return [p.id for p in self.library.newest()]
 
     def _digest(self, which: str, newest: float, query: str, progress):
         return self.library.digest(self._digest_ids(which, newest, query), progress=progress)
@@ -216,8 +233,9 @@ class App:
         return rows, files, status
 
     def digest(self, newest: int = 0, query: str = "") -> dict:
-        """One-line summaries of all papers, the newest N, or the papers matching a search."""
-        which = "Matching a search" if query else "Newest N" if newest else "All"
+        """One-line summaries of the newest day's papers, the newest N, or the papers matching a
+        search."""
+        which = "Matching a search" if query else "Newest N" if newest else NEWEST_DAY
         with user_errors():
             return json.loads(self._digest(which, newest, query, None).to_json())
 
@@ -240,13 +258,22 @@ class App:
             self.summaries.start()  # ready before the Digest tab is opened
         return without_upload_dirs(summary.report(), paths)
 
-    def paper_rows(self, query: str = "") -> list[list]:
-        papers = self.library.papers()
+    def paper_rows(self, query: str = "", page: float | None = 1) -> tuple[list[list], str]:
+        """One page of the library, newest first (or the papers best matching ``query``), and
+        where the page is: a library of tens of thousands is never sent whole."""
         if query.strip():
-            order = [hit.paper_id for hit in self.library.search(query, k=20)]
-            by_id = {p.id: p for p in papers}
-            papers = [by_id[i] for i in order if i in by_id]
-        return [[p.id, p.title, p.published, p.source] for p in papers]
+            hits = self.library.search(query, k=PAGE_SIZE)
+            found = {p.id: p for p in self.library.papers([h.paper_id for h in hits])}
+            rows = [found[h.paper_id] for h in hits if h.paper_id in found]
+            return [_row(p) for p in rows], f"{len(rows)} papers best matching the search"
+        number = self.clamp_page(page)
+        listed, total = self.library.page(offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        pages = max(1, -(-total // PAGE_SIZE))
+        return [_row(p) for p in listed], f"Page {number} of {pages} · {total} papers, newest first"
+
+    def clamp_page(self, page: float | None) -> int:
+        pages = max(1, -(-self.library.count() // PAGE_SIZE))
+        return min(max(1, int(page or 1)), pages)
 
     def delete(self, paper_id: str) -> str:
         paper_id = (paper_id or "").strip()
@@ -266,22 +293,34 @@ class App:
         )
 
     def filter_choices(self):
-        papers = self.library.papers()
-        sources = sorted({p.source for p in papers if p.source})
-        years = sorted({p.published[:4] for p in papers if p.published[:4].isdigit()}, reverse=True)
-        return gr.Dropdown(choices=[""] + sources), gr.Dropdown(choices=[""] + years)
+        """The filters' choices, read as distinct values from the catalogue (no paper is loaded)."""
+        sources = self.library.choices("source")
+        years = [str(y) for y in self.library.choices("year")]
+        categories = self.library.choices("category")
+        return (
+            gr.Dropdown(choices=[""] + sources),
+            gr.Dropdown(choices=[""] + years),
+            gr.Dropdown(choices=[""] + categories),
+        )
+
+
+def _row(paper) -> list:
+    return [paper.id, paper.title, paper.published, " ".join(paper.categories[:2]) or paper.source]
 
 
 def ask_tab(app: App, settings: Settings):
     k = gr.Slider(1, 8, value=settings.answer_sources, step=1, label="Sources per answer", render=False)
     source = gr.Dropdown([""], value="", label="Only papers from file", allow_custom_value=True, render=False)
     year = gr.Dropdown([""], value="", label="Only papers from year", allow_custom_value=True, render=False)
+    category = gr.Dropdown(
+        [""], value="", label="Only papers in arXiv category", allow_custom_value=True, render=False
+    )
     with gr.Row():
         with gr.Column(scale=3):
             sources = gr.Markdown("The answer's sources appear here.", elem_id="sources-panel", render=False)
             gr.ChatInterface(
                 app.chat,
-                additional_inputs=[k, source, year],
+                additional_inputs=[k, source, year, category],
                 additional_outputs=[sources],
                 additional_inputs_accordion=gr.Accordion("Retrieval options", open=False, render=False),
                 examples=[[q] for q in EXAMPLES],
@@ -295,12 +334,12 @@ def ask_tab(app: App, settings: Settings):
             )
         with gr.Column(scale=2):
             sources.render()
-    return source, year
+    return source, year, category
 
 
 def digest_tab(app: App) -> None:
     with gr.Row():
-        which = gr.Radio(["All", "Newest N", "Matching a search"], value="All", label="Papers")
+        which = gr.Radio([NEWEST_DAY, "Newest N", "Matching a search"], value=NEWEST_DAY, label="Papers")
         newest = gr.Number(10, precision=0, minimum=1, label="N (newest, or search results)")
         query = gr.Textbox(label="Search", placeholder="e.g. fuzzing deep learning libraries")
     run = gr.Button("Generate digest", variant="primary", elem_id="digest-button")
@@ -340,10 +379,15 @@ def library_tab(app: App, filters) -> tuple[Any, list]:
             ingest = gr.Button("Ingest", variant="primary", elem_id="ingest-button")
             report = gr.Markdown(elem_id="ingest-report")
         with gr.Column():
-            query = gr.Textbox(label="Search papers", placeholder="blank lists every paper")
+            query = gr.Textbox(label="Search papers", placeholder="blank: every paper, a page at a time")
             paper_id = gr.Textbox(label="Selected paper id")
             delete = gr.Button("Delete paper", variant="stop")
             deleted = gr.Markdown()
+    with gr.Row():
+        previous = gr.Button("← Newer", size="sm", elem_id="papers-newer")
+        page = gr.Number(1, precision=0, minimum=1, label="Page", elem_id="papers-page")
+        following = gr.Button("Older →", size="sm", elem_id="papers-older")
+    where = gr.Markdown(elem_id="papers-where")
     table = gr.Dataframe(
         headers=PAPER_COLUMNS,
         datatype=["markdown"] * 4,
@@ -353,17 +397,26 @@ def library_tab(app: App, filters) -> tuple[Any, list]:
         elem_id="papers-table",
     )
 
-    def refresh(q=""):
-        return app.paper_rows(q), app.stats(), *app.filter_choices()
+    def refresh(q="", number=1):
+        return *app.paper_rows(q, number), app.stats(), *app.filter_choices()
 
-    outputs = [table, stats, *filters]
+    def turn(q, number, step):
+        number = app.clamp_page(int(number or 1) + step)
+        return number, *app.paper_rows(q, number)
+
+    outputs = [table, where, stats, *filters]
     ingest.click(app.ingest, [upload, skip_bad], report, api_name="ingest", **STORE_QUEUE).then(
-        refresh, query, outputs, api_visibility="private"
+        refresh, [query, page], outputs, api_visibility="private"
     )
-    query.submit(app.paper_rows, query, table, api_visibility="private")
+    # Reads of the catalogue only: beside the model's and the store's queues, never behind them.
+    listing: dict[str, Any] = dict(api_visibility="private", concurrency_limit=4, concurrency_id="listing")
+    query.submit(app.paper_rows, [query, page], [table, where], **listing)
+    page.submit(app.paper_rows, [query, page], [table, where], **listing)
+    previous.click(lambda q, n: turn(q, n, -1), [query, page], [page, table, where], **listing)
+    following.click(lambda q, n: turn(q, n, +1), [query, page], [page, table, where], **listing)
     table.select(selected_paper_id, None, paper_id, api_visibility="private")
     delete.click(app.delete, paper_id, deleted, api_visibility="private", **STORE_QUEUE).then(
-        refresh, query, outputs, api_visibility="private"
+        refresh, [query, page], outputs, api_visibility="private"
     )
     return refresh, outputs
 

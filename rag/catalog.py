@@ -19,7 +19,8 @@ from pathlib import Path
 
 from .chunking import Chunk
 from .errors import StoreError
-from .paper import Paper
+from .filters import Filters
+from .paper import Paper, day_number
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS papers (
@@ -36,6 +37,17 @@ CREATE TABLE IF NOT EXISTS summaries (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS paper_categories (
+    category TEXT NOT NULL, paper_id TEXT NOT NULL, PRIMARY KEY (category, paper_id)
+) WITHOUT ROWID;
+"""
+
+# Columns added after the first release, each with its default for rows written before it.
+_ADDED_COLUMNS = {"categories": "TEXT NOT NULL DEFAULT '[]'", "day": "INTEGER NOT NULL DEFAULT 0"}
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS papers_day ON papers(day DESC, added_at DESC);
+CREATE INDEX IF NOT EXISTS papers_source ON papers(source);
+CREATE INDEX IF NOT EXISTS papers_year ON papers(year);
 """
 
 
@@ -54,6 +66,20 @@ class KeywordHit:
     bm25: float  # SQLite's bm25(): lower is better
 
 
+def _paper(row: tuple) -> Paper:
+    return Paper(
+        id=row[0],
+        title=row[1],
+        abstract=row[2],
+        authors=tuple(json.loads(row[3])),
+        url=row[4],
+        published=row[5],
+        source=row[6],
+        version=row[7],
+        categories=tuple(json.loads(row[8])),
+    )
+
+
 class Catalog:
     def __init__(self, path: Path):
         self.path = path
@@ -65,8 +91,24 @@ class Catalog:
             # Several app processes may share one catalogue: wait for a writer instead of failing.
             self._db.execute("PRAGMA busy_timeout=30000")
             self._db.executescript(_SCHEMA)
+            self.upgraded = self._add_columns()
+            self._db.executescript(_INDEXES)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open keyword index {path}: {exc}") from exc
+
+    def _add_columns(self) -> bool:
+        """Add the columns a catalogue written by an older release lacks; whether any was added
+        (its papers' dates are then filled in here, and their vectors' metadata by the caller)."""
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(papers)")}
+        missing = [name for name in _ADDED_COLUMNS if name not in have]
+        for name in missing:
+            self._db.execute(f"ALTER TABLE papers ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+        if "day" in missing:
+            rows = self._db.execute("SELECT id, published FROM papers").fetchall()
+            self._db.executemany(
+                "UPDATE papers SET day = ? WHERE id = ?", [(day_number(p), i) for i, p in rows]
+            )
+        return bool(missing) and bool(have)
 
     def _run(self, sql: str, params: Sequence = ()) -> list[tuple]:
         try:
@@ -88,13 +130,15 @@ class Catalog:
         with self._transaction():
             for paper, chunks in items:
                 self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
+                self._set_categories(paper)
                 self._db.executemany(
                     "INSERT INTO chunk_text VALUES (?, ?, ?, ?)",
                     [(c.id, c.paper_id, c.title, c.text) for c in chunks],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO papers (id, title, abstract, authors, url, published, year,"
-                    " source, version, content_hash, n_chunks) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    " source, version, content_hash, n_chunks, categories, day)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         paper.id,
                         paper.title,
@@ -107,8 +151,17 @@ class Catalog:
                         paper.version,
                         paper.content_hash,
                         len(chunks),
+                        json.dumps(list(paper.categories)),
+                        paper.day,
                     ),
                 )
+
+    def _set_categories(self, paper: Paper) -> None:
+        """Inside a transaction: the paper's rows in the category index."""
+        self._db.execute("DELETE FROM paper_categories WHERE paper_id = ?", (paper.id,))
+        self._db.executemany(
+            "INSERT INTO paper_categories VALUES (?, ?)", [(c, paper.id) for c in paper.categories]
+        )
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -129,15 +182,29 @@ class Catalog:
             raise
 
     def update_details(self, papers: Sequence[Paper]) -> None:
-        """Record new details (source, link, authors, date, version) of papers whose text is unchanged."""
-        self._run_many(
-            "UPDATE papers SET authors = ?, url = ?, published = ?, year = ?, source = ?, version = ? "
-            "WHERE id = ?",
-            [
-                (json.dumps(list(p.authors)), p.url, p.published, p.year, p.source, p.version, p.id)
-                for p in papers
-            ],
-        )
+        """Record new details (source, link, authors, date, version, categories) of papers whose
+        text is unchanged."""
+        with self._transaction():
+            self._db.executemany(
+                "UPDATE papers SET authors = ?, url = ?, published = ?, year = ?, source = ?, version = ?,"
+                " categories = ?, day = ? WHERE id = ?",
+                [
+                    (
+                        json.dumps(list(p.authors)),
+                        p.url,
+                        p.published,
+                        p.year,
+                        p.source,
+                        p.version,
+                        json.dumps(list(p.categories)),
+                        p.day,
+                        p.id,
+                    )
+                    for p in papers
+                ],
+            )
+            for paper in papers:
+                self._set_categories(paper)
 
     def _run_many(self, sql: str, rows: Sequence[Sequence]) -> None:
         with self._transaction():
@@ -149,6 +216,7 @@ class Catalog:
         with self._transaction():
             self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
             deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
+            self._db.execute(f"DELETE FROM paper_categories WHERE paper_id IN ({marks})", paper_ids)
             self._db.execute(f"DELETE FROM aliases WHERE paper_id IN ({marks})", paper_ids)
         return deleted
 
@@ -171,41 +239,81 @@ class Catalog:
         """(id, title, abstract) of every stored paper, for finding the same paper under another id."""
         return self._run("SELECT id, title, abstract FROM papers")
 
+    _COLUMNS = "id, title, abstract, authors, url, published, source, version, categories"
+    # Newest day first; within a day, the order papers were stored in (a day's listing order).
+    _NEWEST_FIRST = " ORDER BY day DESC, added_at DESC, id"
+
     def papers(self, paper_ids: Sequence[str] | None = None) -> list[Paper]:
-        sql = "SELECT id, title, abstract, authors, url, published, source, version FROM papers"
+        sql = f"SELECT {self._COLUMNS} FROM papers"
         if paper_ids is not None:
             paper_ids = self.resolve(paper_ids)
             sql += f" WHERE id IN ({','.join('?' * len(paper_ids))})"
-        rows = self._run(sql + " ORDER BY published DESC, added_at DESC, id", paper_ids or ())
-        return [
-            Paper(
-                id=r[0],
-                title=r[1],
-                abstract=r[2],
-                authors=tuple(json.loads(r[3])),
-                url=r[4],
-                published=r[5],
-                source=r[6],
-                version=r[7],
-            )
-            for r in rows
-        ]
+        return [_paper(row) for row in self._run(sql + self._NEWEST_FIRST, paper_ids or ())]
 
-    def filter_ids(
-        self, source: str | None = None, year: int | None = None, author: str | None = None
-    ) -> list[str]:
+    def page(
+        self, filters: Filters = Filters(), *, offset: int = 0, limit: int = 50, title: str = ""
+    ) -> tuple[list[Paper], int]:
+        """One page of the papers ``filters`` allows (and whose title contains ``title``), newest
+        first, and how many there are in all."""
+        where, params = self._where(filters)
+        if title.strip():
+            where += (" AND " if where else " WHERE ") + "title LIKE ? ESCAPE '\\'"
+            params.append("%" + re.sub(r"([%_\\])", r"\\\1", title.strip()) + "%")
+        total = self._run(f"SELECT count(*) FROM papers{where}", params)[0][0]
+        rows = self._run(
+            f"SELECT {self._COLUMNS} FROM papers{where}{self._NEWEST_FIRST} LIMIT ? OFFSET ?",
+            params + [limit, offset],
+        )
+        return [_paper(row) for row in rows], int(total)
+
+    def newest_day(self) -> str:
+        """The newest stored paper's date ("" in an empty or undated library)."""
+        rows = self._run("SELECT published FROM papers ORDER BY day DESC LIMIT 1")
+        return rows[0][0] if rows else ""
+
+    def distinct(self, column: str) -> list:
+        """The distinct values of ``column`` ("source", "year" or "category"), for filter choices."""
+        sql = {
+            "source": "SELECT DISTINCT source FROM papers WHERE source != '' ORDER BY source",
+            "year": "SELECT DISTINCT year FROM papers WHERE year IS NOT NULL ORDER BY year DESC",
+            "category": "SELECT category FROM paper_categories GROUP BY category "
+            "ORDER BY count(*) DESC, category",
+        }[column]
+        return [row[0] for row in self._run(sql)]
+
+    def _where(self, filters: Filters) -> tuple[str, list]:
+        """The SQL WHERE clause (on ``papers``) and parameters that ``filters`` means."""
         clauses: list[str] = []
-        params: list[str | int] = []
+        params: list = []
         for clause, value in (
-            ("source = ?", source),
-            ("year = ?", int(year) if year else None),
-            ("authors LIKE ?", f"%{author}%" if author else None),
+            ("source = ?", filters.source),
+            ("year = ?", int(filters.year) if filters.year else None),
+            ("authors LIKE ?", f"%{filters.author}%" if filters.author else None),
+            (
+                "id IN (SELECT paper_id FROM paper_categories WHERE category = ?)",
+                filters.category,
+            ),
+            ("day >= ?", filters.first_day),
+            ("day <= ?", filters.last_day),
         ):
             if value:
                 clauses.append(clause)
                 params.append(value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+    def filter_ids(self, filters: Filters) -> list[str]:
+        where, params = self._where(filters)
         return [r[0] for r in self._run(f"SELECT id FROM papers{where}", params)]
+
+    def allowed(self, paper_ids: Sequence[str], filters: Filters) -> set[str]:
+        """Those of ``paper_ids`` that ``filters`` allows: primary-key look-ups, so checking a search's
+        candidates costs the same in a library of any size."""
+        if not paper_ids:
+            return set()
+        where, params = self._where(filters)
+        marks = ",".join("?" * len(paper_ids))
+        where = f"{where} AND id IN ({marks})" if where else f" WHERE id IN ({marks})"
+        return {r[0] for r in self._run(f"SELECT id FROM papers{where}", params + list(paper_ids))}
 
     def keyword_search(
         self, query: str, limit: int, paper_ids: Sequence[str] | None = None
@@ -239,6 +347,9 @@ class Catalog:
         """Catalogue rows beyond one per paper id (0 in a consistent store)."""
         total, distinct = self._run("SELECT count(*), count(DISTINCT id) FROM papers")[0]
         return int(total) - int(distinct)
+
+    def count(self) -> int:
+        return int(self._run("SELECT count(*) FROM papers")[0][0])
 
     def chunk_count(self) -> int:
         return self._run("SELECT count(*) FROM chunk_text")[0][0]

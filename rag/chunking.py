@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ class Chunker:
     def __init__(
         self, count_tokens: Callable[[str], int], window_tokens: int, chunk_tokens: int, overlap_tokens: int
     ):
+        # Remembered: the splitter measures the same separators and sentences again and again.
+        count_tokens = functools.lru_cache(maxsize=4096)(count_tokens)
         self.count_tokens, self.window = count_tokens, window_tokens
         self.splitter = RecursiveCharacterTextSplitter(
             separators=_SEPARATORS,

@@ -12,6 +12,12 @@ from dataclasses import asdict
 from .errors import RagError
 
 
+def _add_day_filters(p) -> None:
+    p.add_argument("--category", help="only papers in this arXiv category (cs.CL)")
+    p.add_argument("--since", help="only papers from this day on (YYYY-MM-DD, inclusive)")
+    p.add_argument("--until", help="only papers up to this day (YYYY-MM-DD, inclusive)")
+
+
 @contextmanager
 def _progress_bar(desc: str):
     """A ``progress(done, total)`` callback drawing a tqdm bar on stderr (off when not a terminal)."""
@@ -44,14 +50,16 @@ def cmd_ingest(args) -> int:
     return 0
 
 
-def _summarize_pending(library, model: str | None) -> None:
+def _summarize_pending(library, model: str | None, paper_ids=None) -> None:
     with _progress_bar("summarising") as progress:
-        made = library.summarize_pending(model=model, progress=progress, background=False)
+        made = library.summarize_pending(
+            model=model, progress=progress, background=False, paper_ids=paper_ids
+        )
     print(f"summarised {made} papers; the others' summaries were made before", file=sys.stderr)
 
 
 def cmd_search(args) -> int:
-    hits = _library(args).search(args.query, k=args.k, source=args.source, year=args.year, author=args.author)
+    hits = _library(args).search(args.query, k=args.k, filters=_filters(args))
     if args.json:
         print(json.dumps([asdict(h) for h in hits], indent=2))
         return 0
@@ -63,14 +71,34 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _filters(args):
+    from .filters import Filters
+
+    return Filters(
+        source=getattr(args, "source", None),
+        year=getattr(args, "year", None),
+        author=getattr(args, "author", None),
+        category=getattr(args, "category", None),
+        since=getattr(args, "since", None),
+        until=getattr(args, "until", None),
+    )
+
+
 def cmd_papers(args) -> int:
-    papers = _library(args).papers()
+    if args.page < 1 or args.limit < 1:
+        raise RagError("--page and --limit count from 1")
+    offset = (args.page - 1) * args.limit
+    papers, total = _library(args).page(
+        _filters(args), offset=offset, limit=args.limit, title=args.title or ""
+    )
     if args.json:
         print(json.dumps([p.to_dict() for p in papers], indent=2))
         return 0
     for paper in papers:
-        print(f"{paper.id}\t{paper.published or '-'}\t{paper.title}")
-    print(f"{len(papers)} papers", file=sys.stderr)
+        print(f"{paper.id}\t{paper.published or '-'}\t{' '.join(paper.categories[:1]) or '-'}\t{paper.title}")
+    pages = max(1, -(-total // args.limit))
+    shown = f"{offset + 1}-{offset + len(papers)}" if papers else "none"
+    print(f"papers {shown} of {total} (page {args.page} of {pages}; --page N for more)", file=sys.stderr)
     return 0
 
 
@@ -119,7 +147,7 @@ def cmd_demo(args) -> int:
 
 def cmd_ask(args) -> int:
     stream = _library(args).ask_stream(
-        args.question, k=args.k, source=args.source, year=args.year, model=args.model
+        args.question, k=args.k, source=args.source, year=args.year, model=args.model, category=args.category
     )
     streamed = ""
     # What the model reads is known before it answers: shown at once, on stderr (stdout is the answer).
@@ -157,9 +185,9 @@ def cmd_ask(args) -> int:
 
 def cmd_summarize(args) -> int:
     library = _library(args)
-    if args.all:  # resumable: each summary is cached as it is made, a re-run makes only the rest
-        _summarize_pending(library, args.model)
     ids = [p.id for p in library.papers()] if args.all else args.ids
+    if args.all:  # resumable: each summary is cached as it is made, a re-run makes only the rest
+        _summarize_pending(library, args.model, ids)
     if not ids:
         raise RagError("give paper ids or --all")
     summaries = [library.summarize(paper_id, model=args.model) for paper_id in ids]
@@ -228,7 +256,9 @@ def cmd_eval_generation(args) -> int:
         "factoid": evaluation.evaluate_factoid,
     }
     run = suites[args.suite]
-    extra = {"details": args.details} if args.details else {}
+    extra: dict = {"details": args.details} if args.details else {}
+    if getattr(args, "distractors", None):
+        extra["distractors"] = evaluation.Distractors.of(args.distractors, args.distractor_store)
     if args.suite == "factoid":
         extra["corpus"] = args.corpus
     with _progress_bar(args.suite) as progress:
@@ -282,7 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--summarize",
         action="store_true",
-        help="then make the one-line summary of every paper that has none (resumable)",
+        help="then make the one-line summaries the newest day's papers lack (resumable; "
+        "`rag summarize --all` for every paper)",
     )
     p.add_argument("--model", help="model for --summarize (default: RAG_MODEL)")
     p.set_defaults(run=cmd_ingest)
@@ -293,10 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source")
     p.add_argument("--year", type=int)
     p.add_argument("--author")
+    _add_day_filters(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
 
-    p = sub.add_parser("papers", help="list stored papers")
+    p = sub.add_parser("papers", help="list stored papers, newest first, a page at a time")
+    p.add_argument("--source")
+    p.add_argument("--year", type=int)
+    p.add_argument("--author")
+    p.add_argument("--title", help="only papers whose title contains this text")
+    _add_day_filters(p)
+    p.add_argument("--page", type=int, default=1, help="page number, from 1")
+    p.add_argument("--limit", type=int, default=50, help="papers per page")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_papers)
 
@@ -310,6 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source")
     p.add_argument("--year", type=int)
     p.add_argument("--model", help="catalogue name or GGUF path (default: RAG_MODEL)")
+    p.add_argument("--category", help="only papers in this arXiv category (cs.CL)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_ask)
 
@@ -321,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_summarize)
 
     p = sub.add_parser("digest", help="a digest of one-line summaries")
-    p.add_argument("ids", nargs="*", help="paper ids (default: all)")
-    p.add_argument("--limit", type=int, help="only the newest N papers")
+    p.add_argument("ids", nargs="*", help="paper ids (default: the newest day's papers)")
+    p.add_argument("--limit", type=int, help="the newest N papers instead")
     p.add_argument("--format", choices=["md", "html", "json"], default="md")
     p.add_argument("-o", "--output")
     p.add_argument("--model")
@@ -364,6 +404,18 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--details", metavar="FILE", help="write one JSON line per question (paper) to FILE")
         if suite == "factoid":
             e.add_argument("--corpus", required=True, help="the SciTLDR-format jsonl the questions are about")
+        if suite in ("qa", "abstention", "factoid"):
+            e.add_argument(
+                "--distractors",
+                metavar="FILE",
+                help="papers stored beside the evaluation's own (e.g. the arXiv corpus .jsonl.xz); "
+                "ingested once, then reused",
+            )
+            e.add_argument(
+                "--distractor-store",
+                metavar="DIR",
+                help="where the distractors' store is kept (default: one per file in the cache dir)",
+            )
         e.set_defaults(run=cmd_eval_generation, suite=suite, details=None)
     return parser
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .llm import LLM
 
 MODES = ("dense", "keyword", "hybrid")
+EVAL_SOURCE = "rag-eval"  # the source of an evaluation's own papers, beside any distractors
 
 
 @dataclass(frozen=True)
@@ -105,20 +107,70 @@ def evaluate_retrieval(data: str | Path, limit: int | None = None, progress=None
     }
 
 
-def _ask_all(indexed: list, items: list[QAItem], model: str | None, progress) -> list[tuple]:
-    """Index ``indexed`` in a temporary store and ask every question: (item, Answer) pairs."""
+@dataclass(frozen=True)
+class Distractors:
+    """Papers stored beside an evaluation's own, as a researcher's library holds thousands of
+    papers beside the one a question is about: ``file`` (any format the loaders read, e.g. the
+    compressed arXiv corpus), ingested once into ``store`` and copied for each run."""
+
+    file: Path
+    store: Path
+
+    @classmethod
+    def of(cls, file: str | Path, store: str | Path | None = None) -> Distractors:
+        """``store`` defaults to one per distractor file (its path, size and date) in the cache."""
+        import hashlib
+
+        from .settings import Settings
+
+        path = Path(file).expanduser().resolve()
+        if not path.is_file():
+            raise InputError("distractor file not found", str(path))
+        if store is None:
+            stat = path.stat()
+            key = hashlib.sha256(f"{path}\x1f{stat.st_size}\x1f{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+            store = Settings.from_env().model_cache_dir.parent / "eval-stores" / f"{path.name}-{key}"
+        return cls(path, Path(store).expanduser())
+
+    def built(self, progress=None) -> Path:
+        """The distractor store, ingesting what it lacks (a finished store is only checked; a
+        killed build resumes)."""
+        from .library import Library
+
+        library = Library(self.store)
+        try:
+            library.ingest([self.file], skip_bad=True, progress=progress)
+        finally:
+            library.close()
+        return self.store
+
+
+def _ask_all(
+    indexed: list, items: list[QAItem], model: str | None, progress, distractors: Distractors | None = None
+) -> list[tuple]:
+    """Index ``indexed`` in a temporary store (a copy of the distractors' store, when given) and
+    ask every question: (item, Answer) pairs."""
+    import shutil
+
     from .library import Library
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        if distractors is not None:
+            shutil.copytree(distractors.built(), Path(tmp) / "store")
         library = Library(Path(tmp) / "store")
-        library.add(indexed)
+        library.add([dataclasses.replace(p, source=EVAL_SOURCE) for p in indexed])
         for done, item in enumerate(items, 1):
             rows.append((item, library.ask(item.question, model=model)))
             if progress:
                 progress(done, len(items))
         library.close()
     return rows
+
+
+def _with(distractors: Distractors | None) -> dict:
+    """The report's record of the distractors stored beside the evaluation's papers."""
+    return {"distractors": str(distractors.file)} if distractors else {}
 
 
 def write_details(path: str | Path, rows: list[tuple], present: set[str] | None = None) -> None:
@@ -154,10 +206,11 @@ def evaluate_qa(
     model: str | None = None,
     progress=None,
     details: str | Path | None = None,
+    distractors: Distractors | None = None,
 ) -> dict:
     """Index every abstract, ask the first ``limit`` questions through the full pipeline."""
     papers, items = load_pubmedqa(data)
-    rows = _ask_all(papers, items[:limit] if limit else items, model, progress)
+    rows = _ask_all(papers, items[:limit] if limit else items, model, progress, distractors)
     if details:
         write_details(details, rows)
     answered = [(i, a) for i, a in rows if not a.abstained]
@@ -167,6 +220,7 @@ def evaluate_qa(
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
     return {
         "data": str(data),
+        **_with(distractors),
         "questions": len(rows),
         "answered": len(answered),
         "accuracy_all": round(correct / len(rows), 3) if rows else 0.0,
@@ -184,13 +238,14 @@ def evaluate_abstention(
     model: str | None = None,
     progress=None,
     details: str | Path | None = None,
+    distractors: Distractors | None = None,
 ) -> dict:
     """Index every other abstract; questions on the rest should be refused, the others answered."""
     papers, items = load_pubmedqa(data)
     indexed = {p.id for p in papers[::2]}
     present = [i for i in items if i.paper_id in indexed][:limit]
     absent = [i for i in items if i.paper_id not in indexed][:limit]
-    rows = _ask_all(papers[::2], present + absent, model, progress)
+    rows = _ask_all(papers[::2], present + absent, model, progress, distractors)
     if details:
         write_details(details, rows, indexed)
     outcomes = dict(rows)
@@ -200,6 +255,7 @@ def evaluate_abstention(
     present_reasons = Counter(outcomes[i].refusal.value for i in present if outcomes[i].abstained)
     return {
         "data": str(data),
+        **_with(distractors),
         "present_questions": len(present),
         "absent_questions": len(absent),
         "refusal_rate_absent": round(refused_absent / len(absent), 3) if absent else 0.0,
@@ -262,13 +318,14 @@ def evaluate_factoid(
     model: str | None = None,
     progress=None,
     details: str | Path | None = None,
+    distractors: Distractors | None = None,
 ) -> dict:
     """Ask every factoid question over the whole corpus: answerable ones should be answered with
     the expected span and the right citation, unanswerable ones refused."""
     from .text import mentions
 
     papers, items = load_factoid(data, corpus, limit)
-    rows = _ask_all(papers, items, model, progress)
+    rows = _ask_all(papers, items, model, progress, distractors)
     if details:
         write_details(details, rows)
     answerable = [(i, a) for i, a in rows if i.answers]
@@ -281,6 +338,7 @@ def evaluate_factoid(
     return {
         "data": str(data),
         "corpus": str(corpus),
+        **_with(distractors),
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "answered": len(answered),

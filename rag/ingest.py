@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from .catalog import Catalog
-from .chunking import Chunker
+from .chunking import Chunk, Chunker
 from .embedder import Embedder
 from .errors import InputError
 from .paper import Paper, title_key
@@ -124,6 +125,15 @@ def repair(catalog: Catalog, store: VectorStore) -> None:
         catalog.delete(incomplete)
 
 
+def refresh_metadata(catalog: Catalog, store: VectorStore, batch: int = 1000) -> None:
+    """Rewrite every stored paper's shared chunk metadata (after the catalogue gained fields that
+    the store's filters read), without embedding anything again."""
+    ids = list(catalog.states())
+    for start in range(0, len(ids), batch):
+        papers = catalog.papers(ids[start : start + batch])
+        store.update_metadata({p.id: chunk_metadata(p, None) for p in papers})
+
+
 def ingest(
     papers: Sequence[Paper],
     *,
@@ -156,43 +166,59 @@ def ingest(
             summary.updated += bool(state)
             summary.added += not state
     if relabel:
-        store.update_metadata({p.id: _chunk_metadata(p, None) for p in relabel})
+        store.update_metadata({p.id: chunk_metadata(p, None) for p in relabel})
         catalog.update_details(relabel)
         summary.relabelled = len(relabel)
     done = summary.unchanged + summary.relabelled
     if progress:
         progress(done, len(papers))
-    for start in range(0, len(todo), batch_papers):
-        batch = todo[start : start + batch_papers]
-        _write_batch(batch, catalog, store, chunker, embedder)
-        done += len(batch)
-        if progress:
-            progress(done, len(papers))
+    # Batch i is written (vectors, then its catalogue rows) while batch i+1 is chunked and
+    # embedded: one write at a time, in order, so a kill still loses at most the batches in flight.
+    with ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
+        writing: Future | None = None
+        for start in range(0, len(todo), batch_papers):
+            batch = todo[start : start + batch_papers]
+            chunked = [(paper, chunker.chunks(paper)) for paper in batch]
+            vectors = embedder.embed([c.embedding_text for _, chunks in chunked for c in chunks])
+            if writing is not None:
+                done += writing.result()
+                if progress:
+                    progress(done, len(papers))
+            writing = writer.submit(_write_batch, chunked, vectors, catalog, store)
+        if writing is not None:
+            done += writing.result()
+            if progress:
+                progress(done, len(papers))
     summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _write_batch(
-    batch: Sequence[Paper], catalog: Catalog, store: VectorStore, chunker: Chunker, embedder: Embedder
-) -> None:
-    chunked = [(paper, chunker.chunks(paper)) for paper in batch]
+    chunked: Sequence[tuple[Paper, list[Chunk]]], vectors, catalog: Catalog, store: VectorStore
+) -> int:
+    """Store one embedded batch; how many papers it held."""
+    batch = [paper for paper, _ in chunked]
     chunks = [chunk for _, paper_chunks in chunked for chunk in paper_chunks]
-    vectors = embedder.embed([c.embedding_text for c in chunks])
     by_id = {paper.id: paper for paper in batch}
-    store.upsert(chunks, vectors, [_chunk_metadata(by_id[c.paper_id], c.position) for c in chunks])
+    store.upsert(chunks, vectors, [chunk_metadata(by_id[c.paper_id], c.position) for c in chunks])
     previous = store.chunk_ids_by_paper([p.id for p in batch])
     current = {c.id for c in chunks}
     store.delete_chunks(sorted(set().union(*previous.values()) - current) if previous else [])
     catalog.commit(chunked)
+    return len(batch)
 
 
-def _chunk_metadata(paper: Paper, position: int | None) -> dict:
-    """A chunk's metadata in Chroma (``position`` None: the fields every chunk of the paper shares)."""
+def chunk_metadata(paper: Paper, position: int | None) -> dict:
+    """A chunk's metadata in Chroma (``position`` None: the fields every chunk of the paper shares):
+    what the store's filters read (``store._where``)."""
     shared = {
         "paper_id": paper.id,
         "title": paper.title,
         "content_hash": paper.content_hash,
         "source": paper.source,
         "year": paper.year or 0,
+        "day": paper.day,
     }
+    if paper.categories:  # Chroma refuses an empty list
+        shared["categories"] = list(paper.categories)
     return shared if position is None else {**shared, "position": position}

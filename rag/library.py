@@ -16,13 +16,14 @@ from .catalog import Catalog
 from .chunking import Chunker
 from .embedder import Embedder, embedder_for
 from .errors import InputError, RagError
+from .filters import Filters
 from .grouping import Topic
-from .ingest import IngestSummary, Progress, ingest
+from .ingest import IngestSummary, Progress, ingest, refresh_metadata
 from .llm import LLM
 from .loaders import load_path
 from .models import language_model
 from .naming import names_paper, search_words
-from .paper import Paper, check_size, paper_from_dict
+from .paper import Paper, check_size, day_number, paper_from_dict
 from .planning import Plan, Turn
 from .qa import answer_stream
 from .questions import Kind, Question
@@ -95,6 +96,9 @@ class Library:
                 self.embedder,
                 url=self.settings.chroma_url or None,
             )
+            if self._catalog.upgraded:  # vectors written before dates and categories were filterable
+                refresh_metadata(self._catalog, self._store)
+                self._catalog.upgraded = False
         return self._store
 
     def _chunker(self) -> Chunker:
@@ -157,22 +161,27 @@ class Library:
         source: str | None = None,
         year: int | None = None,
         author: str | None = None,
+        category: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
         mode: SearchMode = "hybrid",
         within: Sequence[str] | None = None,
+        filters: Filters | None = None,
     ) -> list[Hit]:
-        """The ``k`` papers best matching ``query``, best first, each with its best chunk;
-        only among the papers ``within`` names, when given."""
+        """The ``k`` papers best matching ``query``, best first, each with its best chunk; only
+        among the papers ``within`` names, when given, and those the filters allow: a source, a
+        year, an author, an arXiv ``category`` and a range of days (``since``/``until``, ISO dates,
+        inclusive), given one by one or as one ``Filters``."""
         if not query.strip():
             raise RagError("empty search query")
-        allowed = self._catalog.filter_ids(source, year, author) if (source or year or author) else None
-        if within is not None:
-            allowed = [i for i in self._catalog.resolve(list(within)) if allowed is None or i in allowed]
+        filters = filters or Filters(source, year, author, category, since, until)
         return search(
             self._catalog,
             self.store,
             query,
             k,
-            allowed,
+            self._catalog.resolve(list(within)) if within is not None else None,
+            filters,
             mode=mode,
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
@@ -204,6 +213,7 @@ class Library:
         source: str | None = None,
         year: int | None = None,
         model: str | None = None,
+        category: str | None = None,
     ) -> AnswerStream:
         """The answer's text as it is generated; the stream's ``answer`` is the checked ``Answer``.
 
@@ -217,8 +227,9 @@ class Library:
         """
         started = time.perf_counter()
         asked = questions.read(question)
+        filters = Filters(source=source, year=year, category=category)
         if asked.kind is Kind.TOPIC and asked.topic:
-            hits = self.search(asked.topic, k=k or self.settings.topic_sources, source=source, year=year)
+            hits = self.search(asked.topic, k=k or self.settings.topic_sources, filters=filters)
             sources = prepare(hits, self._papers_of(hits))
             return AnswerStream(
                 overview_stream(
@@ -232,7 +243,7 @@ class Library:
                 ),
                 hits,
             )
-        plan = self._plan(asked, history, k, source, year)
+        plan = self._plan(asked, history, k, filters)
         sources = self.sources(plan)
         # Resolved only for a yes/no question: an open question never needs the verdict model.
         verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
@@ -259,18 +270,19 @@ class Library:
         k: int | None = None,
         source: str | None = None,
         year: int | None = None,
+        category: str | None = None,
     ) -> Plan:
         """How ``question`` will be answered: what kind it is, the query searched, and its sources
         (a follow-up about the previous turn's paper keeps that turn's sources; ``planning``)."""
-        return self._plan(questions.read(question), history, k, source, year)
+        return self._plan(
+            questions.read(question), history, k, Filters(source=source, year=year, category=category)
+        )
 
-    def _plan(
-        self, asked: Question, history: Sequence[Turn], k: int | None, source: str | None, year: int | None
-    ) -> Plan:
+    def _plan(self, asked: Question, history: Sequence[Turn], k: int | None, filters: Filters) -> Plan:
         n = k or self.settings.answer_sources
 
         def search(query: str, within: list[str] | None) -> list[Hit]:
-            return self.search(query, k=n, source=source, year=year, within=within)
+            return self.search(query, k=n, within=within, filters=filters)
 
         return planning.plan(asked, history, search, self.named_papers)
 
@@ -316,10 +328,13 @@ class Library:
         progress: Progress | None = None,
         wait: bool = True,
     ) -> Digest:
-        """One-line summaries of the given papers (default: all, or the ``newest`` N). Without
-        ``wait``, only the summaries made already (instant), and how many are still pending."""
-        papers = self._catalog.papers(list(paper_ids)) if paper_ids else self._catalog.papers()
-        papers = papers[:newest] if newest else papers
+        """One-line summaries of the given papers (default: the ``newest`` N, else the newest
+        day's, ``Library.newest``). Without ``wait``, only the summaries made already (instant),
+        and how many are still pending."""
+        if paper_ids:
+            papers = self._catalog.papers(list(paper_ids))
+        else:
+            papers = self._catalog.page(limit=newest)[0] if newest else self.newest()
         llm, method = (
             self.llm(model),
             Method.from_settings(self.settings),
@@ -360,25 +375,40 @@ class Library:
         progress: Progress | None = None,
         background: bool = True,
         prefer: Callable[[], Iterable[str]] | None = None,
+        paper_ids: Sequence[str] | None = None,
     ) -> int:
-        """Summarise every stored paper that has no summary yet, one at a time, newest first, and
-        return how many were made. Each is cached on disk as it is made: a killed run loses
-        nothing and a re-run resumes. In the ``background`` each waits while a question waits for
-        the model. ``prefer()``, asked before each paper, names papers to do first (the ones an
-        open digest is waiting for)."""
+        """Summarise the papers that have no summary yet, one at a time, and return how many were
+        made: ``paper_ids``, else the ones a reader is shown first (``newest``), never the whole
+        library unasked. Each is cached on disk as it is made: a killed run loses nothing and a
+        re-run resumes. In the ``background`` each waits while a question waits for the model.
+        ``prefer()``, asked before each paper, names papers to do first (the ones an open digest
+        is waiting for), even outside that set."""
         llm, method = self.llm(model), Method.from_settings(self.settings)
-        pending = {
-            paper.id: paper
-            for paper in self._catalog.papers()
-            if not cached(paper, llm.name, method, self._catalog)
-        }
-        total = len(pending)
-        while pending:
-            wanted = next((i for i in (prefer() if prefer else ()) if i in pending), next(iter(pending)))
-            summarize(pending.pop(wanted), llm, self._catalog, method, background=background)
+        papers = self._catalog.papers(list(paper_ids)) if paper_ids is not None else self.newest()
+        pending = {p.id: p for p in papers if not cached(p, llm.name, method, self._catalog)}
+        made, looked_up = 0, set(pending)
+        while True:
+            wanted = [i for i in (prefer() if prefer else ()) if i not in looked_up]
+            for paper in self._catalog.papers(wanted) if wanted else []:
+                if not cached(paper, llm.name, method, self._catalog):
+                    pending = {paper.id: paper, **pending}
+            looked_up.update(wanted)
+            chosen = next(
+                (i for i in (prefer() if prefer else ()) if i in pending), next(iter(pending), None)
+            )
+            if chosen is None:
+                return made
+            summarize(pending.pop(chosen), llm, self._catalog, method, background=background)
+            made += 1
             if progress:
-                progress(total - len(pending), total)
-        return total
+                progress(made, made + len(pending))
+
+    def newest(self, limit: int | None = None) -> list[Paper]:
+        """The papers a reader is shown first: the newest day's (in a library without dates, the
+        newest stored), at most ``limit`` (default ``settings.newest_papers``)."""
+        day = self._catalog.newest_day()
+        filters = Filters(since=day, until=day) if day_number(day) else Filters()
+        return self._catalog.page(filters, limit=limit or self.settings.newest_papers)[0]
 
     def read_ahead(self, *, model: str | None = None, background: bool = True) -> int:
         """Read the newest ``settings.read_ahead_papers`` papers ahead of any question, as a
@@ -387,12 +417,30 @@ class Library:
         costs nothing). A first question whose best source is one of them then starts where that
         reading ended. In the ``background`` each waits while a question waits for the model."""
         llm, made = self.llm(model), 0
-        for paper in self._catalog.papers()[: self.settings.read_ahead_papers]:
+        for paper in self._catalog.page(limit=self.settings.read_ahead_papers)[0]:
             made += llm.read_ahead(lead_prefix(paper, self.settings, llm.count_tokens), background=background)
         return made
 
-    def papers(self) -> list[Paper]:
-        return self._catalog.papers()
+    def papers(self, paper_ids: Sequence[str] | None = None) -> list[Paper]:
+        """The stored papers ``paper_ids`` names (any id each was given), else every stored paper;
+        newest first (a large library: ``page``)."""
+        return self._catalog.papers(list(paper_ids) if paper_ids is not None else None)
+
+    def page(
+        self, filters: Filters | None = None, *, offset: int = 0, limit: int = 50, title: str = ""
+    ) -> tuple[list[Paper], int]:
+        """One page of the papers ``filters`` allows whose title contains ``title``, newest first,
+        and how many there are in all."""
+        return self._catalog.page(filters or Filters(), offset=offset, limit=limit, title=title)
+
+    def choices(self, field: str) -> list:
+        """The stored values of ``field`` ("source", "year", "category"; categories most used
+        first), read from the catalogue without loading any paper."""
+        return self._catalog.distinct(field)
+
+    def newest_day(self) -> str:
+        """The date of the newest stored paper ("" when none is dated)."""
+        return self._catalog.newest_day()
 
     def get(self, paper_id: str) -> Paper:
         found = self._catalog.papers([paper_id])
@@ -408,9 +456,13 @@ class Library:
             self.store.delete_papers([paper_id])
             return self._catalog.delete([paper_id]) > 0
 
+    def count(self) -> int:
+        """How many papers are stored."""
+        return self._catalog.count()
+
     def stats(self) -> Stats:
         return Stats(
-            papers=len(self._catalog.states()),
+            papers=self._catalog.count(),
             chunks=self._catalog.chunk_count(),
             store_dir=self.path,
             embedder=self.embedder.name,
@@ -448,6 +500,7 @@ def _sentence_vectors(embedder: Embedder, text: str):
 def _as_paper(item: Paper | dict, record: str) -> Paper:
     if isinstance(item, Paper):
         return item
-    if isinstance(item, dict) and not str(item.get("id") or "").strip():
-        raise InputError("missing id", record=record)
+    ids = ("id", "paper_id", "arxiv_id", "doi", "pmid")
+    if isinstance(item, dict) and not any(str(item.get(key) or "").strip() for key in ids):
+        raise InputError("missing id (id, arxiv_id, doi or pmid)", record=record)
     return paper_from_dict(item, source="api", record=record)

@@ -6,18 +6,22 @@ reported by name without hiding the good ones around it.
 
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
 import io
 import json
 import logging
+import lzma
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
-from .paper import Paper, check_size, make_paper, paper_from_dict
+from .paper import Paper, check_size, is_arxiv_category, make_paper, paper_from_dict
 
 Record = tuple[str, "Paper | InputError"]
 
@@ -39,7 +43,7 @@ def load_path(
     """
     path = Path(path)
     files = (
-        sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+        sorted(p for p in path.rglob("*") if p.is_file() and _inner(p).suffix.lower() in SUFFIXES)
         if path.is_dir()
         else [path]
     )
@@ -80,11 +84,21 @@ def _records(path: Path) -> Iterator[Record]:
         yield "file", InputError("nested too deeply to be a list of papers", str(path))
 
 
+def _inner(path: Path) -> Path:
+    """The file's name without a compression suffix (papers.jsonl.xz -> papers.jsonl)."""
+    return path.with_suffix("") if path.suffix.lower() in _COMPRESSED else path
+
+
 def read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
+        opener = _COMPRESSED.get(path.suffix.lower())
+        if opener:
+            data = opener(data)
     except OSError as exc:
         raise InputError(f"cannot read file ({exc.strerror or exc})", str(path)) from exc
+    except (lzma.LZMAError, EOFError, zlib.error) as exc:
+        raise InputError(f"cannot decompress file ({exc})", str(path)) from exc
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(
             "not UTF-8 text: it looks like UTF-16 (it starts with a UTF-16 byte-order mark); "
@@ -115,9 +129,11 @@ def _likely_encoding(data: bytes) -> str:
 
 
 def detect_format(path: Path, text: str) -> str:
-    """Format by extension, else by the first non-blank character and shape."""
-    if path.suffix.lower() in SUFFIXES:
-        return SUFFIXES[path.suffix.lower()]
+    """Format by extension (inside any compression suffix), else by the first non-blank character
+    and shape."""
+    suffix = _inner(path).suffix.lower()
+    if suffix in SUFFIXES:
+        return SUFFIXES[suffix]
     head = text.lstrip()[:1]
     if head == "[":
         return "json"
@@ -238,6 +254,9 @@ def parse_atom(text: str, path: str) -> Iterator[Record]:
         links = [
             link.get("href", "") for link in entry.findall(f"{_ATOM}link") if link.get("rel") == "alternate"
         ]
+        primary = entry.find(f"{_ARXIV}primary_category")
+        terms = [primary.get("term", "")] if primary is not None else []
+        terms += [c.get("term", "") for c in entry.findall(f"{_ATOM}category")]
         try:
             yield (
                 label,
@@ -251,6 +270,7 @@ def parse_atom(text: str, path: str) -> Iterator[Record]:
                     source=Path(path).name,
                     path=path,
                     record=label,
+                    categories=[t for t in terms if is_arxiv_category(t)],
                 ),
             )
         except InputError as exc:
@@ -299,6 +319,9 @@ PARSERS: dict[str, Callable[[str, str], Iterator[Record]]] = {
     "atom": parse_atom,
     "digest": parse_digest,
 }
+# Compressed files are read whole into memory: a year of arXiv abstracts is ~60 MB of text.
+_COMPRESSED = {".xz": lzma.decompress, ".gz": gzip.decompress, ".bz2": bz2.decompress}
+
 SUFFIXES = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",

@@ -26,6 +26,7 @@ class Paper:
     published: str = ""  # ISO date, as precise as the source gives (YYYY, YYYY-MM or YYYY-MM-DD)
     source: str = ""
     version: int = 0  # arXiv version; 0 when the source has none
+    categories: tuple[str, ...] = ()  # arXiv categories, primary first ("cs.CL", "cs.AI")
 
     @property
     def year(self) -> int | None:
@@ -40,12 +41,55 @@ class Paper:
 
     def details(self) -> tuple:
         """What is stored beside the embedded text (see ``content_hash``)."""
-        return self.authors, self.url, self.published, self.source, self.version
+        return self.authors, self.url, self.published, self.source, self.version, self.categories
+
+    @property
+    def day(self) -> int:
+        """``published`` as a sortable number, YYYYMMDD (missing month or day as 00; 0 when undated)."""
+        return day_number(self.published)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["authors"] = list(self.authors)
+        data["categories"] = list(self.categories)
         return data
+
+
+def day_number(date: str) -> int:
+    """An ISO date, however precise (YYYY, YYYY-MM, YYYY-MM-DD), as YYYYMMDD; 0 when it is not one."""
+    match = re.match(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", date or "")
+    if not match:
+        return 0
+    year, month, day = match.groups()
+    return int(year) * 10_000 + int(month or 0) * 100 + int(day or 0)
+
+
+_CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(?:\.[A-Za-z\-]+)?$")
+
+
+def is_arxiv_category(term: str) -> bool:
+    """ "cs.CL", "hep-th", "q-bio.NC"; not an ACM or MSC class ("I.2.7", "68T05") that arXiv
+    lists among an entry's categories too."""
+    return bool(_CATEGORY_RE.match(term))
+
+
+def categories_of(value, path: str = "", record: str = "") -> tuple[str, ...]:
+    """arXiv categories from a list or a space/comma-separated string, in order, without repeats;
+    other classification codes ("I.4", "68T05") are left out."""
+    if isinstance(value, str):
+        value = re.split(r"[\s,;]+", value)
+    if not isinstance(value, (list, tuple)):
+        raise InputError(
+            f"field 'categories' must be a list or a string, not {type(value).__name__}", path, record
+        )
+    found = []
+    for item in value:
+        term = item.get("term", "") if isinstance(item, dict) else item
+        if not isinstance(term, str):
+            raise InputError(f"field 'categories' must hold names, not {type(term).__name__}", path, record)
+        if is_arxiv_category(term.strip()):  # arXiv lists ACM and MSC classes beside its own
+            found.append(term.strip())
+    return tuple(dict.fromkeys(found))
 
 
 def clean_text(text: str) -> str:
@@ -90,6 +134,7 @@ def make_paper(
     given_id: str = "",
     path: str = "",
     record: str = "",
+    categories=(),
 ) -> Paper:
     """Build a validated ``Paper``: arXiv id, else DOI, else given id, else title hash."""
     title, abstract = clean_text(title), clean_text(abstract)
@@ -119,6 +164,7 @@ def make_paper(
         published=published.strip()[:10],
         source=source,
         version=version,
+        categories=categories_of(categories, path, record),
     )
 
 
@@ -190,4 +236,5 @@ def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str
         source=get("source") or source,
         path=path,
         record=record,
+        categories=data.get("categories") or data.get("primary_category") or (),
     )

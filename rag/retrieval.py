@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from .filters import Filters
+
 if TYPE_CHECKING:
-    from .catalog import Catalog
+    from .catalog import Catalog, KeywordHit
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 
@@ -80,22 +83,35 @@ def fuse(dense: Sequence[RankedChunk], keyword: Sequence[RankedChunk], rrf_k: in
     return sorted(fused.values(), key=lambda e: (-e.score, e.best_rank, e.paper_id))
 
 
+# How many more BM25 candidates a filtered search reads, of which the filters keep some: the
+# filters are checked on the candidates by primary key, never inside FTS5's MATCH query (a MATCH
+# joined with a filter scores every match before filtering).
+FILTERED_DEPTH = 8
+
+
 def search(
     catalog: Catalog,
     store: Any,
     query: str,
     k: int,
-    allowed: Sequence[str] | None,
+    within: Sequence[str] | None,
+    filters: Filters,
     *,
     mode: SearchMode,
     candidates: int,
     rrf_k: int,
 ) -> list[Hit]:
-    """The ``k`` papers best matching ``query`` (only ``allowed`` ones, when given), best first:
-    ``candidates`` from each retriever, fused by reciprocal rank, each paper with its best chunk."""
+    """The ``k`` papers best matching ``query`` among those ``within`` names (all when None) and
+    ``filters`` allows, best first: ``candidates`` from each retriever, fused by reciprocal rank,
+    each paper with its best chunk."""
     n = max(candidates, k)
-    dense = store.query(query, n, allowed) if mode != "keyword" else []
-    keyword = catalog.keyword_search(query, n, allowed) if mode != "dense" else []
+    allowed = within
+    if filters.author:  # not in the vectors' metadata: the catalogue names the author's papers
+        by_author = catalog.filter_ids(Filters(author=filters.author))
+        allowed = by_author if within is None else [i for i in within if i in set(by_author)]
+    vector_filters = dataclasses.replace(filters, author=None)
+    dense = store.query(query, n, allowed, vector_filters) if mode != "keyword" else []
+    keyword = _keyword(catalog, query, n, allowed, vector_filters) if mode != "dense" else []
     fused = fuse(dense, keyword, rrf_k)[: k * 2]
     papers = {p.id: p for p in catalog.papers([f.paper_id for f in fused])} if fused else {}
     hits = [
@@ -114,3 +130,14 @@ def search(
         if f.paper_id in papers  # a paper not yet in the catalogue is mid-ingest
     ]
     return hits[:k]
+
+
+def _keyword(
+    catalog: Catalog, query: str, n: int, allowed: Sequence[str] | None, filters: Filters
+) -> list[KeywordHit]:
+    """The best ``n`` BM25 chunks that ``allowed`` and ``filters`` let through."""
+    if not filters:
+        return catalog.keyword_search(query, n, allowed)
+    found = catalog.keyword_search(query, n * FILTERED_DEPTH, allowed)
+    kept = catalog.allowed(list({h.paper_id for h in found}), filters)
+    return [h for h in found if h.paper_id in kept][:n]

@@ -37,9 +37,13 @@ class Settings:
     chroma_url: str = ""
     # all-MiniLM-L6-v2 was trained on 256-token inputs; longer ones are truncated.
     embed_max_tokens: int = 256
-    # Chunks per onnxruntime call: large enough to amortise the call, small
-    # enough that padding within a length-sorted batch stays cheap.
+    # Texts per request to an embeddings server (embed_url): large enough to amortise a request.
+    # The bundled MiniLM sets its own (one text a call in its integer form).
     embed_batch_size: int = 32
+    # Run the bundled MiniLM converted for int8 matrix products (converted once, offline, into
+    # model_cache_dir): about twice the ingest rate at cosine >= 0.99 to the fp32 reference
+    # (docs/benchmarks.md). A store records which form built it; 0 opens stores built before it.
+    embed_integer_matmul: bool = True
     # Chunk size in embedder tokens, leaving room for the title and [CLS]/[SEP].
     chunk_tokens: int = 200
     # Overlap between neighbouring chunks of a long text, in embedder tokens.
@@ -118,9 +122,14 @@ class Settings:
     # first question about one reads only its other sources and itself (~5 MB each; the prompt
     # cache must hold them next to recent answers). 0 disables.
     read_ahead_papers: int = 32
-    # The app makes the one-line summary of every stored paper in the background (after start-up
-    # and each ingest), so a digest is ready when asked for; questions keep priority over it.
+    # The app makes the one-line summaries of the newest papers (``newest_papers``) and of any
+    # digest asked for in the background (after start-up and each ingest), so a digest is ready
+    # when asked for; questions keep priority over it.
     background_summaries: bool = True
+    # The papers a digest and the background summaries cover unless told otherwise: the newest
+    # day's, at most this many (a busy arXiv day in a few categories is ~250). Never the whole
+    # library: at ~2.4 s a summary, 40,000 papers would take a day of CPU.
+    newest_papers: int = 250
     # A digest of more papers than this is grouped under a few topic headings (embeddings clustered).
     digest_topics_over: int = 8
     # Longest answer generated, in tokens.

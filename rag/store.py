@@ -12,8 +12,9 @@ from chromadb import Documents, EmbeddingFunction, Embeddings
 from chromadb.utils.embedding_functions import register_embedding_function
 
 from .chunking import Chunk
-from .embedder import Embedder, MiniLMEmbedder
+from .embedder import INTEGER_NAME, SHIPPED_NAME, Embedder, MiniLMEmbedder
 from .errors import StoreError
+from .filters import Filters
 
 
 @register_embedding_function
@@ -35,11 +36,18 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
 
     @staticmethod
     def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        if config.get("model") not in (None, MiniLMEmbedder.name):
-            raise StoreError(
-                f"collection was built with embedder {config.get('model')!r}; open it with that embedder"
+        model = config.get("model")
+        if model not in (None, SHIPPED_NAME, INTEGER_NAME):
+            raise StoreError(f"collection was built with embedder {model!r}; open it with that embedder")
+        from .settings import Settings
+
+        return ChromaEmbeddingFunction(
+            MiniLMEmbedder(
+                max_tokens=config.get("max_tokens", 256),
+                integer_matmul=model == INTEGER_NAME,
+                cache=Settings.from_env().model_cache_dir,
             )
-        return ChromaEmbeddingFunction(MiniLMEmbedder(max_tokens=config.get("max_tokens", 256)))
+        )
 
     def default_space(self) -> Literal["cosine"]:
         return "cosine"
@@ -83,7 +91,7 @@ class VectorStore:
             )
         collection = self._client.get_collection(name, embedding_function=function)
         built_by = (collection.metadata or {}).get("embedder")
-        if built_by is None and self.embedder.name == MiniLMEmbedder.name:
+        if built_by is None and self.embedder.name == SHIPPED_NAME:
             # Stores made before collections were marked were all built with the bundled MiniLM.
             collection.modify(metadata={"embedder": self.embedder.name})
             built_by = self.embedder.name
@@ -91,7 +99,7 @@ class VectorStore:
             raise StoreError(
                 f"collection {name!r} at {self.where} holds vectors from embedder {built_by!r}, "
                 f"not {self.embedder.name!r}; mixing them would corrupt search. Use that "
-                "embedder, or another store or collection."
+                "embedder, or another store or collection." + _form_hint(built_by, self.embedder.name)
             )
         return collection
 
@@ -173,10 +181,13 @@ class VectorStore:
         if paper_ids:
             self._call("delete", self._collection.delete, where={"paper_id": {"$in": list(paper_ids)}})
 
-    def query(self, text: str, limit: int, paper_ids: Sequence[str] | None = None) -> list[DenseHit]:
+    def query(
+        self, text: str, limit: int, paper_ids: Sequence[str] | None = None, filters: Filters = Filters()
+    ) -> list[DenseHit]:
+        """The ``limit`` chunks nearest ``text`` among the papers ``paper_ids`` names (all when None)
+        that ``filters`` allows (an author is filtered by the caller, through ``paper_ids``)."""
         if paper_ids is not None and not paper_ids:
             return []
-        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
         limit = min(limit, self.count())
         if limit == 0:
             return []
@@ -185,7 +196,7 @@ class VectorStore:
             self._collection.query,
             query_texts=[text],
             n_results=limit,
-            where=where,
+            where=_where(filters, paper_ids),
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -197,6 +208,48 @@ class VectorStore:
 
     def count(self) -> int:
         return self._call("count", self._collection.count)
+
+    def set_ef_search(self, ef: int) -> None:
+        """How many neighbours the HNSW search explores (more: better recall, slower); kept with
+        the collection. Chroma's default is 100."""
+        self._call("modify", self._collection.modify, configuration={"hnsw": {"ef_search": int(ef)}})
+
+    def ef_search(self) -> int | None:
+        hnsw = (self._collection.configuration or {}).get("hnsw") or {}
+        return hnsw.get("ef_search")
+
+    def vectors(self, offset: int, limit: int) -> tuple[list[str], np.ndarray]:
+        """A slice of the stored chunk ids and their vectors (for exact search and exports)."""
+        found = self._call("get", self._collection.get, offset=offset, limit=limit, include=["embeddings"])
+        return list(found["ids"]), np.asarray(found["embeddings"], dtype=np.float32)
+
+
+def _where(filters: Filters, paper_ids: Sequence[str] | None) -> dict | None:
+    """A Chroma ``where`` over the chunk metadata ``ingest.chunk_metadata`` writes."""
+    clauses: list[dict] = []
+    if paper_ids is not None:
+        clauses.append({"paper_id": {"$in": list(paper_ids)}})
+    if filters.source:
+        clauses.append({"source": filters.source})
+    if filters.year:
+        clauses.append({"year": int(filters.year)})
+    if filters.category:
+        clauses.append({"categories": {"$contains": filters.category}})
+    if filters.first_day:
+        clauses.append({"day": {"$gte": filters.first_day}})
+    if filters.last_day:
+        clauses.append({"day": {"$lte": filters.last_day}})
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _form_hint(built_by: str | None, ours: str) -> str:
+    """How to open a store built by the bundled MiniLM's other form."""
+    if {built_by, ours} == {SHIPPED_NAME, INTEGER_NAME}:
+        value = 1 if built_by == INTEGER_NAME else 0
+        return (
+            f" This store was built by the bundled MiniLM's other form: set RAG_EMBED_INTEGER_MATMUL={value}."
+        )
+    return ""
 
 
 def _client(path: Path, url: str | None):

@@ -14,7 +14,7 @@ DATA = Path(__file__).resolve().parent / "data"
 def embedder():
     """The real bundled embedder, loaded once per test session; a text's vector is computed once
     and remembered, so the tests' many stores of the same seeds cost one embedding pass."""
-    return RememberingEmbedder(MiniLMEmbedder())
+    return RememberingEmbedder(MiniLMEmbedder(integer_matmul=True, cache=Settings().model_cache_dir))
 
 
 @pytest.fixture

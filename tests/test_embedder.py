@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,24 @@ def test_vectors_match_sentence_transformers_reference(embedder):
     ours = embedder.embed(reference["sentences"])
     cosines = (ours * np.array(reference["vectors"])).sum(axis=1)
     assert cosines.min() >= 0.99, cosines
+
+
+def test_the_shipped_form_matches_the_reference_too():
+    reference = json.loads((DATA / "minilm_reference.json").read_text())
+    shipped = MiniLMEmbedder()
+    cosines = (shipped.embed(reference["sentences"]) * np.array(reference["vectors"])).sum(axis=1)
+    assert shipped.name != MiniLMEmbedder(integer_matmul=True, cache=Path("unused")).name
+    assert cosines.min() >= 0.99, cosines
+
+
+def test_the_integer_form_is_converted_once(tmp_path):
+    first = MiniLMEmbedder(integer_matmul=True, cache=tmp_path)
+    vector = first.embed(["a sentence"])
+    (converted,) = tmp_path.glob("*.onnx")
+    written = converted.stat().st_mtime_ns
+    second = MiniLMEmbedder(integer_matmul=True, cache=tmp_path)
+    np.testing.assert_allclose(second.embed(["a sentence"]), vector, atol=1e-6)
+    assert converted.stat().st_mtime_ns == written and len(list(tmp_path.iterdir())) == 1
 
 
 def test_unit_length_and_input_order_kept(embedder):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import SEEDS
-from rag import Library, ModelError, Options, Paper, Settings, StoreError, prompts
+from rag import Library, MiniLMEmbedder, ModelError, Options, Paper, Settings, StoreError, prompts
 from servers import ChromaServer, LlamaServer
 
 KMAX = "Which paper uses k-means cross-attention for segmentation?"
@@ -167,3 +167,11 @@ def test_embeddings_from_a_server_build_a_store_that_minilm_may_not_join(tmp_pat
             Library(settings=dataclasses.replace(s, embed_url=""), embedder=embedder).search("anything")
     finally:
         server.stop()
+
+
+def test_a_store_of_the_other_minilm_form_names_the_setting(tmp_path, embedder):
+    s = settings(tmp_path)
+    Library(settings=s, embedder=embedder).add([{"id": "a", "title": "A", "abstract": "Alpha."}])
+    shipped = MiniLMEmbedder()  # the form stores were built with before the integer one
+    with pytest.raises(StoreError, match="RAG_EMBED_INTEGER_MATMUL=1"):
+        Library(settings=s, embedder=shipped).add([{"id": "b", "title": "B", "abstract": "Beta."}])
