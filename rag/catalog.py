@@ -48,6 +48,7 @@ _INDEXES = """
 CREATE INDEX IF NOT EXISTS papers_day ON papers(day DESC, added_at DESC);
 CREATE INDEX IF NOT EXISTS papers_source ON papers(source);
 CREATE INDEX IF NOT EXISTS papers_year ON papers(year);
+CREATE INDEX IF NOT EXISTS paper_categories_paper ON paper_categories(paper_id);
 """
 
 
@@ -129,7 +130,10 @@ class Catalog:
         """Replace each paper's row and keyword entries in one transaction."""
         with self._transaction():
             for paper, chunks in items:
-                self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
+                # FTS5 cannot index paper_id, so this delete reads the whole keyword index: done only
+                # for a paper stored before (an update), never for each new paper of a big ingest.
+                if self._db.execute("SELECT 1 FROM papers WHERE id = ?", (paper.id,)).fetchone():
+                    self._db.execute("DELETE FROM chunk_text WHERE paper_id = ?", (paper.id,))
                 self._set_categories(paper)
                 self._db.executemany(
                     "INSERT INTO chunk_text VALUES (?, ?, ?, ?)",

@@ -119,3 +119,21 @@ def test_library_tab_uploads_a_file_and_lists_the_paper(page, shots, tmp_path):
     page.locator("#papers-table").get_by_text(record["title"]).wait_for()
     assert "papers" in page.locator("#library-stats").inner_text()
     page.screenshot(path=shots / "library.png", full_page=True)
+
+
+def test_the_library_table_pages_through_the_papers_newest_first(page, monkeypatch):
+    from rag import app as app_module
+
+    monkeypatch.setattr(app_module, "PAGE_SIZE", 5)  # 21 seed papers: five pages of five at most
+    page.get_by_role("tab", name="Library").click()
+    where = page.locator("#papers-where")
+    table = page.locator("#papers-table")
+    page.locator("#papers-older").click()
+    where.get_by_text("Page 2 of 5").wait_for()
+    title = table.locator("[role=gridcell]").nth(1).inner_text().strip()  # first row's title
+    page.locator("#papers-older").click()
+    where.get_by_text("Page 3 of 5").wait_for()
+    assert title not in table.inner_text()  # another page's papers
+    page.locator("#papers-newer").click()
+    where.get_by_text("Page 2 of 5").wait_for()
+    table.get_by_text(title).first.wait_for()

@@ -160,3 +160,26 @@ def test_rag_papers_pages_and_rag_search_filters(tmp_path, monkeypatch, capsys):
     assert hits and all((int(h["paper_id"].rsplit(".", 1)[1]) - 10000) % 3 == 1 for h in hits)
     assert cli.main(["--store", store, "search", "x", "--since", "someday"]) == 1
     assert "since='someday' is not a date" in capsys.readouterr().err
+
+
+def test_a_new_papers_keyword_rows_are_written_without_reading_the_whole_index(tmp_path):
+    """FTS5 cannot index paper_id: deleting a paper's old rows scans the keyword index, which made
+    a big ingest quadratic. Only an update (a paper stored before) may do it."""
+    from rag.catalog import Catalog
+    from rag.chunking import Chunk
+    from rag.paper import Paper
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    statements = []
+    catalog._db.set_trace_callback(statements.append)
+
+    def commit(paper):
+        catalog.commit([(paper, [Chunk(f"{paper.id}#0", paper.id, paper.title, paper.abstract, 0)])])
+
+    first = Paper("p1", "Title one", "Abstract one.", categories=("cs.CL",))
+    commit(first)
+    assert not [s for s in statements if s.startswith("DELETE FROM chunk_text")]
+    commit(Paper("p1", "Title one", "Abstract one, revised.", categories=("cs.CL",)))
+    assert [s for s in statements if s.startswith("DELETE FROM chunk_text")]
+    assert [hit.text for hit in catalog.keyword_search("revised", 5)] == ["Abstract one, revised."]
+    assert catalog.chunk_count() == 1 and catalog.distinct("category") == ["cs.CL"]
