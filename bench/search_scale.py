@@ -4,7 +4,7 @@
 
 Queries: the 100 first questions of bench/factoid/factoid_dev.jsonl (real question wording, ML
 topics), searched as the answer path searches them (hybrid, k=3, settings.candidates each).
-Reported per ef_search value (one JSON line each):
+Reported per ef_search and keyword_max_share value (one JSON line each):
 - p50 / p95 of the whole hybrid search, unfiltered and with each filter (an arXiv category, a
   30-day window, an author), and of its parts (query embedding, dense, BM25, catalogue reads);
 - recall@10 of Chroma's HNSW against exact search (every stored vector, brute force), chunks.
@@ -12,6 +12,7 @@ Each query runs once as a warm-up, then the median of 3 timed runs is its time.
 """
 
 import argparse
+import dataclasses
 import json
 import statistics
 import sys
@@ -82,7 +83,7 @@ def parts(library: Library, query: str) -> dict[str, float]:
     return {
         "embed": timed(lambda: library.embedder.embed([query])),
         "dense": timed(lambda: library.store.query(query, n)),
-        "bm25": timed(lambda: library._catalog.keyword_search(query, n)),
+        "bm25": timed(lambda: library._catalog.keyword_search(query, n, None, library.settings.keyword_max_share)),
     }
 
 
@@ -91,14 +92,18 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--ef", type=int, nargs="+", default=[100])
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--max-share", type=float, nargs="+", default=[0.1],
+                        help="keyword_max_share values to time (1.0: every word of the question)")
     args = parser.parse_args()
     library = Library(args.store)
     texts = questions(args.queries)
     vectors = library.embedder.embed(texts)
     exact = exact_top(library, vectors, 10)
-    for ef in args.ef:
+    for ef, share in [(ef, share) for ef in args.ef for share in args.max_share]:
         library.store.set_ef_search(ef)
-        report: dict = {"store": args.store, "papers": library.count(), "chunks": library.store.count(), "ef_search": ef}
+        library.settings = dataclasses.replace(library.settings, keyword_max_share=share)
+        report: dict = {"store": args.store, "papers": library.count(), "chunks": library.store.count(),
+                        "ef_search": ef, "keyword_max_share": share}
         report["recall@10"] = round(recall(library, texts, exact, 10), 4)
         for name, filters in FILTERS.items():
             times = [timed(lambda q=q: library.search(q, k=3, filters=filters)) for q in texts]

@@ -477,6 +477,14 @@ def _report_background_work() -> None:
         background.addHandler(handler)
 
 
+def _warm_up(library: Library) -> None:
+    try:
+        library.search("warm-up", k=1)
+        library.llm().count_tokens("warm-up")
+    except RagError as exc:  # shown again, to the user, by the first request that needs it
+        logging.getLogger("rag.background").warning("warm-up failed: %s", exc)
+
+
 def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     """Build and launch the app from command-line arguments and ``RAG_*`` settings."""
     args = parse_args(argv)
@@ -485,8 +493,9 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     _report_background_work()
     if args.seeds:
         print(library.ingest([shipped("seeds")]))
-    # Load the model while the page opens, so the first question does not pay for it.
-    threading.Thread(target=lambda: library.llm().count_tokens("warm-up"), daemon=True).start()
+    # Open the vector index (Chroma loads it on the first query: seconds in a big library) and load
+    # the model while the page opens, so the first search and question do not pay for them.
+    threading.Thread(target=_warm_up, args=(library,), daemon=True).start()
     auth = parse_auth(settings.auth)
     if auth is None and settings.host not in LOOPBACK:
         print(

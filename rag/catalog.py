@@ -85,6 +85,7 @@ class Catalog:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()  # one connection shared by the app's worker threads
+        self._counts: dict[str, int] = {}  # chunks holding a word, until the next write
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -128,6 +129,7 @@ class Catalog:
 
     def commit(self, items: Sequence[tuple[Paper, Sequence[Chunk]]]) -> None:
         """Replace each paper's row and keyword entries in one transaction."""
+        self._counts.clear()
         with self._transaction():
             for paper, chunks in items:
                 # FTS5 cannot index paper_id, so this delete reads the whole keyword index: done only
@@ -217,6 +219,7 @@ class Catalog:
     def delete(self, paper_ids: Sequence[str]) -> int:
         """Remove the papers' rows, keyword entries and aliases in one transaction; how many rows went."""
         marks = ",".join("?" * len(paper_ids))
+        self._counts.clear()
         with self._transaction():
             self._db.execute(f"DELETE FROM chunk_text WHERE paper_id IN ({marks})", paper_ids)
             deleted = self._db.execute(f"DELETE FROM papers WHERE id IN ({marks})", paper_ids).rowcount
@@ -320,11 +323,17 @@ class Catalog:
         return {r[0] for r in self._run(f"SELECT id FROM papers{where}", params + list(paper_ids))}
 
     def keyword_search(
-        self, query: str, limit: int, paper_ids: Sequence[str] | None = None
+        self, query: str, limit: int, paper_ids: Sequence[str] | None = None, max_share: float = 1.0
     ) -> list[KeywordHit]:
+        """The ``limit`` chunks best matching any of the query's words (BM25), among ``paper_ids``
+        when given. Words found in more than ``max_share`` of the chunks are left out (the two
+        rarest words are always kept): they barely move BM25's ranking, but FTS5 scores every
+        chunk that matches any word, so "the" or "model" alone cost as much as the whole index."""
         terms = sorted(set(re.findall(r"\w+", query.lower())))
         if not terms or paper_ids == []:
             return []
+        if max_share < 1.0 and len(terms) > 2:
+            terms = self._informative(terms, max_share)
         match = " OR ".join(f'"{t}"' for t in terms)
         sql = "SELECT chunk_id, paper_id, text, bm25(chunk_text) FROM chunk_text WHERE chunk_text MATCH ?"
         params: list = [match]
@@ -333,6 +342,23 @@ class Catalog:
             params += list(paper_ids)
         rows = self._run(sql + " ORDER BY bm25(chunk_text) LIMIT ?", params + [limit])
         return [KeywordHit(*row) for row in rows]
+
+    def _informative(self, terms: list[str], max_share: float) -> list[str]:
+        """``terms`` without those in more than ``max_share`` of the chunks, keeping the two rarest."""
+        counts = {term: self._chunks_with(term) for term in terms}
+        common = max_share * max(1, self._chunks_with(""))
+        rarest = sorted(terms, key=lambda t: counts[t])
+        return rarest[:2] + [t for t in rarest[2:] if counts[t] <= common]
+
+    def _chunks_with(self, term: str) -> int:
+        """How many chunks hold ``term`` ("": all chunks); remembered until the next write."""
+        if term not in self._counts:
+            if term:
+                sql, params = "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", [f'"{term}"']
+            else:
+                sql, params = "SELECT count(*) FROM chunk_text", []
+            self._counts[term] = int(self._run(sql, params)[0][0])
+        return self._counts[term]
 
     def titles_with(self, words: Sequence[str], limit: int = 100) -> list[tuple[str, str]]:
         """(id, title) of the papers whose titles best match any of ``words`` (BM25), best first."""

@@ -185,6 +185,7 @@ class Library:
             mode=mode,
             candidates=self.settings.candidates,
             rrf_k=self.settings.rrf_k,
+            keyword_max_share=self.settings.keyword_max_share,
         )
 
     # ----- generation -------------------------------------------------------------------------

@@ -100,6 +100,7 @@ def search(
     mode: SearchMode,
     candidates: int,
     rrf_k: int,
+    keyword_max_share: float = 1.0,
 ) -> list[Hit]:
     """The ``k`` papers best matching ``query`` among those ``within`` names (all when None) and
     ``filters`` allows, best first: ``candidates`` from each retriever, fused by reciprocal rank,
@@ -111,7 +112,9 @@ def search(
         allowed = by_author if within is None else [i for i in within if i in set(by_author)]
     vector_filters = dataclasses.replace(filters, author=None)
     dense = store.query(query, n, allowed, vector_filters) if mode != "keyword" else []
-    keyword = _keyword(catalog, query, n, allowed, vector_filters) if mode != "dense" else []
+    keyword = (
+        _keyword(catalog, query, n, allowed, vector_filters, keyword_max_share) if mode != "dense" else []
+    )
     fused = fuse(dense, keyword, rrf_k)[: k * 2]
     papers = {p.id: p for p in catalog.papers([f.paper_id for f in fused])} if fused else {}
     hits = [
@@ -133,11 +136,11 @@ def search(
 
 
 def _keyword(
-    catalog: Catalog, query: str, n: int, allowed: Sequence[str] | None, filters: Filters
+    catalog: Catalog, query: str, n: int, allowed: Sequence[str] | None, filters: Filters, max_share: float
 ) -> list[KeywordHit]:
     """The best ``n`` BM25 chunks that ``allowed`` and ``filters`` let through."""
     if not filters:
-        return catalog.keyword_search(query, n, allowed)
-    found = catalog.keyword_search(query, n * FILTERED_DEPTH, allowed)
+        return catalog.keyword_search(query, n, allowed, max_share)
+    found = catalog.keyword_search(query, n * FILTERED_DEPTH, allowed, max_share)
     kept = catalog.allowed(list({h.paper_id for h in found}), filters)
     return [h for h in found if h.paper_id in kept][:n]

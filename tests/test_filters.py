@@ -183,3 +183,20 @@ def test_a_new_papers_keyword_rows_are_written_without_reading_the_whole_index(t
     assert [s for s in statements if s.startswith("DELETE FROM chunk_text")]
     assert [hit.text for hit in catalog.keyword_search("revised", 5)] == ["Abstract one, revised."]
     assert catalog.chunk_count() == 1 and catalog.distinct("category") == ["cs.CL"]
+
+
+def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_two_rarest(tmp_path):
+    from rag.catalog import Catalog
+    from rag.chunking import Chunk
+    from rag.paper import Paper
+
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    for i in range(20):
+        text = f"The model is evaluated on task {i}." + (" Foveated downsampling helps." if i == 7 else "")
+        paper = Paper(f"p{i}", f"Paper {i}", text)
+        catalog.commit([(paper, [Chunk(f"p{i}#0", paper.id, paper.title, text, 0)])])
+    question = "Which model is evaluated with foveated downsampling?"
+    terms = sorted(set(question.lower().rstrip("?").split()))
+    assert sorted(catalog._informative(terms, 0.1)) == ["downsampling", "foveated", "which", "with"]
+    assert catalog.keyword_search(question, 1, max_share=0.1)[0].paper_id == "p7"
+    assert catalog.keyword_search(question, 1)[0].paper_id == "p7"  # every word: the same best chunk

@@ -1,0 +1,96 @@
+"""The app on a big library (bench/big_store.py), in headless Chromium: start-up and each tab.
+
+    python bench/app_big_store.py --store /work/big80k [--runs 3]
+
+Timed, as a user sees them (median of ``--runs`` launches, default settings, so the background
+summaries of the newest day start as they would):
+- start: from launching ``rag app --store DIR`` until the question box is visible;
+- library: from clicking the Library tab until its first page and its count are shown;
+- next page: from clicking "Older →" until page 2 is shown;
+- search: from submitting a search in the Library tab until its results are shown;
+- digest: from clicking "Generate digest" (the newest day) until the table or its status shows;
+- ask filters: the arXiv-category choices are in the Ask tab's dropdown once the page is loaded.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from servers import free_port  # noqa: E402
+from test_browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
+
+def seconds_until(action, wait) -> float:
+    started = time.perf_counter()
+    action()
+    wait()
+    return time.perf_counter() - started
+
+
+def one_launch(store: str) -> dict:
+    port = free_port()
+    env = {**os.environ, "RAG_PORT": str(port)}
+    started = time.perf_counter()
+    app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    times = {}
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(60_000)
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            page.locator("#question-box textarea").wait_for()
+            times["start"] = time.perf_counter() - started
+            where = page.locator("#papers-where")
+            times["library"] = seconds_until(
+                lambda: page.get_by_role("tab", name="Library").click(),
+                lambda: where.get_by_text("Page 1 of").wait_for())
+            times["next_page"] = seconds_until(
+                lambda: page.locator("#papers-older").click(),
+                lambda: where.get_by_text("Page 2 of").wait_for())
+            search = page.get_by_label("Search papers")
+            search.fill("diffusion models for video generation")
+            times["search"] = seconds_until(
+                lambda: search.press("Enter"),
+                lambda: where.get_by_text("best matching the search").wait_for())
+            page.get_by_role("tab", name="Digest").click()
+            status = page.locator("#digest-status")
+            times["digest"] = seconds_until(
+                lambda: page.locator("#digest-button").click(),
+                lambda: status.get_by_text("summar").wait_for())
+            browser.close()
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    runs = [one_launch(args.store) for _ in range(args.runs)]
+    report = {name: round(statistics.median(r[name] for r in runs), 2) for name in runs[0]}
+    report.update(store=args.store, runs=args.runs, worst={k: round(max(r[k] for r in runs), 2) for k in runs[0]})
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
