@@ -41,7 +41,7 @@ def one_launch(store: str) -> dict:
     port = free_port()
     env = {**os.environ, "RAG_PORT": str(port)}
     started = time.perf_counter()
-    app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env,
+    app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env, cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times = {}
     try:
