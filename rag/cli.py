@@ -254,6 +254,7 @@ def cmd_eval_generation(args) -> int:
         "tldr": evaluation.evaluate_tldr,
         "abstention": evaluation.evaluate_abstention,
         "factoid": evaluation.evaluate_factoid,
+        "traps": evaluation.evaluate_traps,
     }
     run = suites[args.suite]
     extra: dict = {"details": args.details} if args.details else {}
@@ -395,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("abstention", "refusals on absent abstracts, answers on present ones"),
         ("tldr", "ROUGE of one-line summaries against SciTLDR references"),
         ("factoid", "answer spans, citations and refusals on factoid questions"),
+        ("traps", "refusals of relation traps (needs --distractors: their papers)"),
     ):
         e = eval_sub.add_parser(suite, help=text)
         e.add_argument("--data", required=True)
@@ -404,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
         e.add_argument("--details", metavar="FILE", help="write one JSON line per question (paper) to FILE")
         if suite == "factoid":
             e.add_argument("--corpus", required=True, help="the SciTLDR-format jsonl the questions are about")
-        if suite in ("qa", "abstention", "factoid"):
+        if suite in ("qa", "abstention", "factoid", "traps"):
             e.add_argument(
                 "--distractors",
                 metavar="FILE",

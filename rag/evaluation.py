@@ -146,7 +146,7 @@ class Distractors:
 
 
 def _ask_all(
-    indexed: list, items: list[QAItem], model: str | None, progress, distractors: Distractors | None = None
+    indexed: list, items: list, model: str | None, progress, distractors: Distractors | None = None
 ) -> list[tuple]:
     """Index ``indexed`` in a temporary store (a copy of the distractors' store, when given) and
     ask every question: (item, Answer) pairs."""
@@ -354,6 +354,55 @@ def evaluate_factoid(
             for kind in sorted({i.kind for i, _ in rows})
         },
         "median_first_token_s": firsts[len(firsts) // 2] if firsts else None,
+    }
+
+
+def load_traps(data: str | Path, limit: int | None = None) -> list[FactoidItem]:
+    """Relation traps (bench/traps/): questions over stored papers whose asked relation the paper
+    never states; ``kind`` is the template that made each."""
+    items = []
+    with open(data, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            try:
+                row = json.loads(line)
+                items.append(FactoidItem(row["paper_id"], row["question"], (), row["template"]))
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise InputError(f"not a relation-trap record ({exc})", str(data), f"line {number}") from exc
+    return items[:limit] if limit else items
+
+
+def evaluate_traps(
+    data: str | Path,
+    limit: int | None = None,
+    model: str | None = None,
+    progress=None,
+    details: str | Path | None = None,
+    distractors: Distractors | None = None,
+) -> dict:
+    """Ask every relation trap over the library of the distractor corpus (where its paper is):
+    each should be refused."""
+    if distractors is None:
+        raise RagError("relation traps ask about papers of the distractor corpus: give --distractors FILE")
+    items = load_traps(data, limit)
+    rows = _ask_all([], items, model, progress, distractors)
+    if details:
+        write_details(details, rows)
+    share = lambda n, d: round(n / d, 3) if d else 0.0
+    kinds = sorted({i.kind for i, _ in rows})
+    return {
+        "data": str(data),
+        **_with(distractors),
+        "traps": len(rows),
+        "refused": share(sum(a.abstained for _, a in rows), len(rows)),
+        "cited_the_trap_paper": sum(
+            1 for i, a in rows if not a.abstained and i.paper_id in {c.paper_id for c in a.citations}
+        ),
+        "refused_by_template": {
+            kind: share(
+                sum(a.abstained for i, a in rows if i.kind == kind), sum(1 for i, _ in rows if i.kind == kind)
+            )
+            for kind in kinds
+        },
     }
 
 

@@ -200,3 +200,18 @@ def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_two_rarest(tmp_pat
     assert sorted(catalog._informative(terms, 0.1)) == ["downsampling", "foveated", "which", "with"]
     assert catalog.keyword_search(question, 1, max_share=0.1)[0].paper_id == "p7"
     assert catalog.keyword_search(question, 1)[0].paper_id == "p7"  # every word: the same best chunk
+
+
+def test_a_narrow_filter_still_finds_every_allowed_paper(tmp_path, monkeypatch):
+    """Filtered dense search reads the nearest chunks of the whole library and keeps the allowed
+    ones; a filter too narrow for that falls back to Chroma's own filter."""
+    from rag import retrieval
+
+    settings = Settings.from_env(background_summaries=False, embed_url="", candidates=3)
+    lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
+    lib.add(corpus())
+    monkeypatch.setattr(retrieval, "FILTERED_DEPTH", 2)  # 6 of 30 chunks read before filtering
+    narrow = lib.search("sparse retrieval study", k=3, author="Lovelace", category="cs.CV", mode="dense")
+    assert {h.paper_id for h in narrow} == {"arxiv:2503.10010", "arxiv:2503.10025"}  # all the filter allows
+    wide = lib.search("sparse retrieval study", k=3, category="cs.CL", mode="dense")
+    assert len(wide) == 3 and all("cs.CL" in lib.get(h.paper_id).categories for h in wide)
