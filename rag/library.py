@@ -95,6 +95,7 @@ class Library:
                 self.settings.collection,
                 self.embedder,
                 url=self.settings.chroma_url or None,
+                ef_search=self.settings.hnsw_ef_search,
             )
             if self._catalog.upgraded:  # vectors written before dates and categories were filterable
                 refresh_metadata(self._catalog, self._store)

@@ -48,6 +48,11 @@ class Settings:
     chunk_tokens: int = 200
     # Overlap between neighbouring chunks of a long text, in embedder tokens.
     chunk_overlap: int = 40
+    # Neighbours Chroma's HNSW search explores. Its default, 100, found 87% of the exact 10 nearest
+    # chunks at 40,000 papers; this value was chosen by recall against exact search at 40,000 and
+    # 80,000 papers, where it barely costs time: most of a dense query is Chroma's own reading of
+    # the results (bench/search_scale.py, docs/benchmarks.md).
+    hnsw_ef_search: int = 800
     # Candidates each retriever contributes before fusion; more costs latency.
     candidates: int = 50
     # BM25 leaves out a question's words found in more than this share of the chunks (keeping its

@@ -67,12 +67,22 @@ class DenseHit:
 class VectorStore:
     """Chunk vectors in an embedded Chroma store at ``path``, or on Chroma's server at ``url``."""
 
-    def __init__(self, path: Path, collection: str, embedder: Embedder, url: str | None = None):
+    def __init__(
+        self,
+        path: Path,
+        collection: str,
+        embedder: Embedder,
+        url: str | None = None,
+        ef_search: int | None = None,
+    ):
         self.embedder = embedder
         self.where = url or str(path)
         try:
             self._client = _client(path, url)
             self._collection = self._open(collection)
+            if ef_search and self.ef_search() != ef_search:
+                # Before the first query: Chroma reads ef_search when it loads the index.
+                self.set_ef_search(ef_search)
         except StoreError:
             raise
         except Exception as exc:  # chromadb raises many unrelated types
@@ -211,7 +221,8 @@ class VectorStore:
 
     def set_ef_search(self, ef: int) -> None:
         """How many neighbours the HNSW search explores (more: better recall, slower); kept with
-        the collection. Chroma's default is 100."""
+        the collection, and read when the index is loaded (a process that has already searched
+        keeps its value until it opens the store again). Chroma's default is 100."""
         self._call("modify", self._collection.modify, configuration={"hnsw": {"ef_search": int(ef)}})
 
     def ef_search(self) -> int | None:
