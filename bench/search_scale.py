@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag import Library  # noqa: E402
-from rag.filters import Filters  # noqa: E402
+from rag import Library, Settings  # noqa: E402
+from rag import Filters  # noqa: E402
 
 FACTOID = ROOT / "bench" / "factoid" / "factoid_dev.jsonl"
 FILTERS = {
