@@ -31,6 +31,7 @@ class Refusal(str, Enum):
     NOT_AN_ANSWER = "withdrawn: not an answer"
     COUNT_MISMATCH = "withdrawn: count mismatch"
     OFF_QUESTION = "withdrawn: cited source off the question"
+    WRONG_RELATION = "withdrawn: the source states another relation"
 
     @property
     def before_generation(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .answer import Refusal
 from .questions import asks_name, asks_number, asks_paper, counted_noun
+from .relations import wrong_relation
 from .text import (
     STOPWORDS,
     best_of,
@@ -302,7 +303,7 @@ def check_claim(
 ) -> ClaimCheck:
     """Every check an open answer must pass, in order: it is of the kind asked for, its cited
     sources hold its terms, names and numbers, a "which paper" answer identifies a cited paper,
-    and the cited sources are on the question."""
+    the cited sources state the asked relation (``relations``), and they are on the question."""
     # A bare "Yes" to an open question answers nothing; a bare "76 minutes" or "LAMB" can, when
     # it is the kind of thing asked for (a number to "how many", a name to "which method").
     wrong = wrong_answer_type(question, text) or (
@@ -328,6 +329,11 @@ def check_claim(
             check.dropped,
             Refusal.NOT_AN_ANSWER,
             f"answer withdrawn: {text!r} names no cited paper, and the question asks which paper",
+        )
+    relation = wrong_relation(question, text, "\n".join(passages[n - 1] for n in check.kept))
+    if relation:
+        return ClaimCheck(
+            check.kept, check.dropped, Refusal.WRONG_RELATION, f"answer withdrawn: {text!r}: {relation}"
         )
     if off_question(question, check.kept, passages):
         return ClaimCheck(
