@@ -93,10 +93,19 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--ef", type=int, help="HNSW ef_search (default: settings.hnsw_ef_search)")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--chroma-server", action="store_true",
+                        help="serve the store's vectors with Chroma's server on loopback and search through it")
     parser.add_argument("--max-share", type=float, nargs="+", default=[0.1],
                         help="keyword_max_share values to time (1.0: every word of the question)")
     args = parser.parse_args()
-    library = Library(args.store, settings=Settings.from_env(hnsw_ef_search=args.ef))
+    server = None
+    if args.chroma_server:  # the same persisted vectors, behind Chroma's HTTP server
+        sys.path.insert(0, str(ROOT / "tests"))
+        from servers import ChromaServer
+
+        server = ChromaServer(Path(args.store) / "chroma").start()
+    url = server.url if server else None
+    library = Library(args.store, settings=Settings.from_env(hnsw_ef_search=args.ef, chroma_url=url))
     texts = questions(args.queries)
     vectors = library.embedder.embed(texts)
     exact = exact_top(library, vectors, 10)
@@ -111,7 +120,10 @@ def main() -> None:
         split = [parts(library, q) for q in texts]
         for part in ("embed", "dense", "bm25"):
             report[f"{part}_ms"] = percentiles([s[part] for s in split])
+        report["chroma"] = "server" if server else "embedded"
         print(json.dumps(report), flush=True)
+    if server:
+        server.stop()
 
 
 if __name__ == "__main__":
