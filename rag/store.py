@@ -56,6 +56,9 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine"]
 
 
+_PAGE = 10_000  # rows per Chroma get when reading a whole collection
+
+
 @dataclass(frozen=True)
 class DenseHit:
     chunk_id: str
@@ -156,13 +159,21 @@ class VectorStore:
             )
 
     def chunk_ids_by_paper(self, paper_ids: Sequence[str] | None = None) -> dict[str, set[str]]:
-        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
+        """The stored chunk ids of each of ``paper_ids`` (all papers when None)."""
         if paper_ids is not None and not paper_ids:
             return {}
-        found = self._call("get", self._collection.get, where=where, include=["metadatas"])
+        where = {"paper_id": {"$in": list(paper_ids)}} if paper_ids is not None else None
         grouped: dict[str, set[str]] = {}
-        for chunk_id, meta in zip(found["ids"], found["metadatas"]):
-            grouped.setdefault(meta["paper_id"], set()).add(chunk_id)
+        # Read a page at a time: one get of a whole big collection fails inside Chroma ("too many
+        # SQL variables", past ~32,000 chunks).
+        for offset in range(0, max(1, self.count()), _PAGE):
+            found = self._call(
+                "get", self._collection.get, where=where, include=["metadatas"], offset=offset, limit=_PAGE
+            )
+            for chunk_id, meta in zip(found["ids"], found["metadatas"]):
+                grouped.setdefault(meta["paper_id"], set()).add(chunk_id)
+            if len(found["ids"]) < _PAGE:
+                break
         return grouped
 
     def paper_vectors(self, paper_ids: Sequence[str]) -> dict[str, np.ndarray]:

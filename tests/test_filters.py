@@ -215,3 +215,14 @@ def test_a_narrow_filter_still_finds_every_allowed_paper(tmp_path, monkeypatch):
     assert {h.paper_id for h in narrow} == {"arxiv:2503.10010", "arxiv:2503.10025"}  # all the filter allows
     wide = lib.search("sparse retrieval study", k=3, category="cs.CL", mode="dense")
     assert len(wide) == 3 and all("cs.CL" in lib.get(h.paper_id).categories for h in wide)
+
+
+def test_a_whole_collection_is_read_a_page_at_a_time(library, monkeypatch):
+    """One Chroma get of every chunk fails past ~32,000 chunks ("too many SQL variables"), which
+    stopped every ingest into a library of 40,000 papers at its repair pass."""
+    from rag import store as store_module
+
+    monkeypatch.setattr(store_module, "_PAGE", 7)
+    chunks = library.store.chunk_ids_by_paper()
+    assert len(chunks) == 30 and sum(len(c) for c in chunks.values()) == library.store.count()
+    assert library.audit().incomplete_papers == 0 and library.add(corpus()).unchanged == 30
