@@ -110,11 +110,13 @@ def search(
     keyword = _keyword(catalog, query, n, within, filters, keyword_max_share) if mode != "dense" else []
     fused = fuse(dense, keyword, rrf_k)[: k * 2]
     papers = {p.id: p for p in catalog.papers([f.paper_id for f in fused])} if fused else {}
+    # Dense hits come without their text: read only the texts of the chunks shown.
+    texts = store.documents([f.best_chunk.chunk_id for f in fused if not f.best_chunk.text]) if fused else {}
     hits = [
         Hit(
             paper_id=f.paper_id,
             title=papers[f.paper_id].title,
-            text=f.best_chunk.text,
+            text=f.best_chunk.text or texts.get(f.best_chunk.chunk_id) or "",
             score=f.score,
             url=papers[f.paper_id].url,
             chunk_id=f.best_chunk.chunk_id,

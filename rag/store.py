@@ -59,6 +59,11 @@ class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
 _PAGE = 10_000  # rows per Chroma get when reading a whole collection
 
 
+def paper_of(chunk_id: str) -> str:
+    """The paper id in a chunk id ("<paper id>#<content hash>#<position>", ``chunking.Chunk``)."""
+    return chunk_id.rsplit("#", 2)[0]
+
+
 @dataclass(frozen=True)
 class DenseHit:
     chunk_id: str
@@ -206,26 +211,30 @@ class VectorStore:
         self, text: str, limit: int, paper_ids: Sequence[str] | None = None, filters: Filters = Filters()
     ) -> list[DenseHit]:
         """The ``limit`` chunks nearest ``text`` among the papers ``paper_ids`` names (all when None)
-        that ``filters`` allows (an author is filtered by the caller, through ``paper_ids``)."""
+        that ``filters`` allows (an author is filtered by the caller, through ``paper_ids``). Only
+        ids and distances are read (a chunk id carries its paper's id): reading every candidate's
+        text and metadata cost as much as the search itself. ``documents`` reads the texts wanted."""
         if paper_ids is not None and not paper_ids:
-            return []
-        limit = min(limit, self.count())
-        if limit == 0:
             return []
         found = self._call(
             "query",
             self._collection.query,
-            query_texts=[text],
-            n_results=limit,
+            query_embeddings=self.embedder.embed([text]),
+            n_results=max(1, limit),
             where=_where(filters, paper_ids),
-            include=["documents", "metadatas", "distances"],
+            include=["distances"],
         )
         return [
-            DenseHit(chunk_id, meta["paper_id"], doc, 1.0 - dist)
-            for chunk_id, doc, meta, dist in zip(
-                found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0]
-            )
+            DenseHit(chunk_id, paper_of(chunk_id), "", 1.0 - distance)
+            for chunk_id, distance in zip(found["ids"][0], found["distances"][0])
         ]
+
+    def documents(self, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """The text of each chunk, by id."""
+        if not chunk_ids:
+            return {}
+        found = self._call("get", self._collection.get, ids=list(chunk_ids), include=["documents"])
+        return dict(zip(found["ids"], found["documents"]))
 
     def count(self) -> int:
         return self._call("count", self._collection.count)
