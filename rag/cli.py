@@ -84,6 +84,16 @@ def _filters(args):
     )
 
 
+def cmd_fetch(args) -> int:
+    library = _library(args)
+    with _progress_bar("storing") as progress:
+        summary = library.fetch_arxiv(
+            args.category, since=args.since, days=args.days, most=args.max, progress=progress
+        )
+    print(summary)
+    return 0
+
+
 def cmd_papers(args) -> int:
     if args.page < 1 or args.limit < 1:
         raise RagError("--page and --limit count from 1")
@@ -328,6 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_day_filters(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("fetch", help="fetch new papers from the arXiv API and store them")
+    p.add_argument("feed", choices=["arxiv"])
+    p.add_argument("--category", action="append", required=True, help="an arXiv category (repeatable)")
+    when = p.add_mutually_exclusive_group()
+    when.add_argument("--since", help="papers submitted on or after this day (YYYY-MM-DD)")
+    when.add_argument("--days", type=int, help="papers of the last N days (default 1)")
+    p.add_argument("--max", type=int, help="at most N papers")
+    p.set_defaults(run=cmd_fetch)
 
     p = sub.add_parser("papers", help="list stored papers, newest first, a page at a time")
     p.add_argument("--source")

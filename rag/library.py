@@ -154,6 +154,29 @@ class Library:
         summary.skipped = problems
         return summary
 
+    def fetch_arxiv(
+        self,
+        categories: Sequence[str],
+        *,
+        since: str | None = None,
+        days: int | None = None,
+        most: int | None = None,
+        progress: Progress | None = None,
+    ) -> IngestSummary:
+        """Fetch the papers of arXiv ``categories`` submitted since ``since`` (ISO date; default:
+        the last ``days`` days, 1) from the arXiv API (``settings.arxiv_api``) and store them, with
+        their categories, dates, authors and links; safe to repeat (a newer version replaces)."""
+        from datetime import date, timedelta
+
+        from .fetch import Politeness, arxiv_papers
+
+        s = self.settings
+        first = since or (date.today() - timedelta(days=days or 1)).isoformat()
+        Filters(since=first)  # a clear error for a date that is not one, before any request
+        politeness = Politeness(s.fetch_delay, s.fetch_retries, s.llm_timeout, s.fetch_page_size)
+        papers = arxiv_papers(s.arxiv_api, categories, first, most=most, politeness=politeness)
+        return self.add(papers, progress=progress)
+
     def search(
         self,
         query: str,

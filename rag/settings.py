@@ -169,6 +169,15 @@ class Settings:
     # Temperature of the sampled summary candidates (the first candidate is always greedy).
     summary_temperature: float = 0.7
 
+    # The arXiv API `rag fetch arxiv` asks (Atom, paged; a mirror or a test server can stand in).
+    arxiv_api: str = "http://export.arxiv.org/api/query"
+    # Seconds between requests to it: arXiv's API terms ask for at least 3.
+    fetch_delay: float = 3.0
+    # Retries of a failed request (connection, timeout, HTTP 429 or 5xx), each after twice the wait.
+    fetch_retries: int = 3
+    # Entries per request: the API serves up to 2,000, but large pages fail more often.
+    fetch_page_size: int = 100
+
     # App: loopback only by default; exposing the app to a network is an explicit choice.
     host: str = "127.0.0.1"
     # App port; 7860 is Gradio's customary one.
