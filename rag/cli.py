@@ -289,6 +289,24 @@ def _report_lines(report: dict, indent: str = "") -> str:
     return "\n".join(lines)
 
 
+def cmd_eval_for_you(args) -> int:
+    from .chunking import Chunker
+    from .embedder import embedder_for
+    from .foryou_eval import evaluate_for_you
+    from .ingest import paper_vectors
+    from .settings import Settings
+
+    s = Settings.from_env()
+    embedder = embedder_for(s)
+    chunker = Chunker(embedder.count_tokens, s.embed_max_tokens, s.chunk_tokens, s.chunk_overlap)
+    with _progress_bar("ranking") as progress:
+        report = evaluate_for_you(
+            args.data, lambda papers: paper_vectors(papers, chunker, embedder), progress
+        )
+    print(json.dumps(report, indent=2) if args.json else _report_lines(report))
+    return 0
+
+
 def cmd_eval_retrieval(args) -> int:
     from .evaluation import evaluate_retrieval
 
@@ -410,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int)
     e.add_argument("--json", action="store_true")
     e.set_defaults(run=cmd_eval_retrieval)
+    e = eval_sub.add_parser(
+        "for-you", help="recall@10 and MRR of the for-you ranking on a day-stamped corpus"
+    )
+    e.add_argument("--data", required=True, help="JSONL (plain or .xz) in the arXiv corpus's shape")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(run=cmd_eval_for_you)
     for suite, text in (
         ("qa", "yes/no/maybe accuracy and citation precision"),
         ("abstention", "refusals on absent abstracts, answers on present ones"),

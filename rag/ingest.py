@@ -208,6 +208,21 @@ def _write_batch(
     return len(batch)
 
 
+def paper_vectors(papers: Sequence[Paper], chunker: Chunker, embedder: Embedder):
+    """Each paper's chunk vectors averaged, unit length: what ``VectorStore.paper_vectors`` reads
+    from a store, computed without storing anything."""
+    import numpy as np
+
+    chunked = [chunker.chunks(p) for p in papers]
+    flat = embedder.embed([c.embedding_text for chunks in chunked for c in chunks])
+    out, at = [], 0
+    for chunks in chunked:
+        total = flat[at : at + len(chunks)].sum(axis=0)
+        out.append(total / max(float(np.linalg.norm(total)), 1e-12))
+        at += len(chunks)
+    return np.stack(out) if out else np.zeros((0, embedder.dimensions), dtype=np.float32)
+
+
 def chunk_metadata(paper: Paper, position: int | None) -> dict:
     """A chunk's metadata in Chroma (``position`` None: the fields every chunk of the paper shares):
     what the store's filters read (``store._where``)."""

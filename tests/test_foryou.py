@@ -1,0 +1,55 @@
+"""The for-you ranking and `rag eval for-you`'s protocol, on a small made-up corpus."""
+
+import json
+
+import numpy as np
+
+from fakes import HashEmbedder
+from rag import foryou
+from rag.foryou_eval import cases_of, evaluate_for_you
+from rag.loaders import load_path
+
+TOPICS = {"Ada": "graph neural networks message passing molecules", "Alan": "speech recognition acoustic models",
+          "Grace": "compilers register allocation loops", "Edsger": "shortest paths graph algorithms"}
+
+
+def corpus(path):
+    rows = []
+    for day in range(14):
+        for n, (author, topic) in enumerate(TOPICS.items()):
+            rows.append({"arxiv_id": f"2501.{1000 + day * 10 + n:05d}", "title": f"{topic.split()[0]} study {day}",
+                         "abstract": f"We study {topic} in setting {day}, variant {n}.", "authors": [author, "Shared Coauthor"],
+                         "published": f"2025-01-{day + 1:02d}", "categories": ["cs.LG"]})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_the_protocol_takes_readers_with_history_and_the_last_ten_days(tmp_path):
+    papers = sorted(load_path(corpus(tmp_path / "c.jsonl")).papers, key=lambda p: p.published)
+    cases, readers = cases_of(papers)
+    assert readers == 5  # four authors and the coauthor on every paper
+    assert len(cases) == 5 * 10 and {c.day for c in cases} == {f"2025-01-{d:02d}" for d in range(5, 15)}
+    first = next(c for c in cases if c.reader == "Ada" and c.day == "2025-01-05")
+    assert len(first.profile) == 4 and [papers[i].published for i in first.profile] == sorted(
+        [papers[i].published for i in first.profile], reverse=True)  # newest first
+
+
+def test_the_ranking_beats_chance_and_the_report_has_its_shape(tmp_path):
+    embedder = HashEmbedder()
+    report = evaluate_for_you(corpus(tmp_path / "c.jsonl"), lambda papers: embedder.embed(
+        [f"{p.title}\n\n{p.abstract}" for p in papers]))
+    assert report["readers"] == 5 and report["cases"] == 50
+    assert set(report["methods"]) == {"ours", "mean_similarity", "max_similarity", "random"}
+    ours = report["methods"]["ours"]
+    assert ours["mrr"] > report["methods"]["random"]["mrr"] and 0 <= ours["recall@10"] <= 1
+
+
+def test_rank_reads_meaning_and_words_and_names_the_nearest_profile_paper():
+    profile_texts = ["Register allocation for loops in compilers.", "Graph neural networks for molecules."]
+    candidates = ["Message passing graph neural networks on molecules.", "Acoustic models for speech."]
+    vectors = np.eye(4)[[0, 1]].astype(np.float32)
+    profile = np.eye(4)[[2, 0]].astype(np.float32)  # the second profile paper shares the first one's meaning
+    scores, nearest = foryou.rank(candidates, vectors, profile_texts, profile)
+    assert scores[0] > scores[1] and nearest[0] == 1
+    weights = foryou.profile_weights(3)
+    assert np.isclose(weights[0], 1.0) and np.isclose(weights[2], 1 / (1 + np.log10(3)))
