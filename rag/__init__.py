@@ -5,7 +5,7 @@ from .embedder import Embedder, MiniLMEmbedder
 from .errors import EmbeddingError, InputError, ModelError, RagError, StoreError
 from .filters import Filters
 from .ingest import IngestSummary
-from .library import Audit, Library, Stats
+from .library import Audit, Library, Pick, Stats
 from .llm import LLM, Options
 from .loaders import LoadResult, load_path
 from .paper import Paper
@@ -34,6 +34,7 @@ __all__ = [
     "ModelError",
     "Options",
     "Paper",
+    "Pick",
     "Plan",
     "RagError",
     "Refusal",

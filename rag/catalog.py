@@ -37,6 +37,9 @@ CREATE TABLE IF NOT EXISTS summaries (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS profile (
+    paper_id TEXT PRIMARY KEY, kind TEXT NOT NULL, added_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 CREATE TABLE IF NOT EXISTS paper_categories (
     category TEXT NOT NULL, paper_id TEXT NOT NULL, PRIMARY KEY (category, paper_id)
 ) WITHOUT ROWID;
@@ -241,6 +244,29 @@ class Catalog:
         )
         found = dict(rows)
         return list(dict.fromkeys(found.get(i, i) for i in paper_ids))
+
+    def add_to_profile(self, paper_ids: Sequence[str], kind: str) -> None:
+        """Mark papers as the reader's (``kind``: "star" or "mine"); a paper marked again keeps its
+        first date, and "mine" outranks "star"."""
+        self._run_many(
+            "INSERT INTO profile (paper_id, kind) VALUES (?, ?) ON CONFLICT(paper_id) DO UPDATE SET "
+            "kind = CASE WHEN excluded.kind = 'mine' THEN 'mine' ELSE profile.kind END",
+            [(paper_id, kind) for paper_id in paper_ids],
+        )
+
+    def remove_from_profile(self, paper_ids: Sequence[str]) -> int:
+        marks = ",".join("?" * len(paper_ids))
+        with self._transaction():
+            return self._db.execute(
+                f"DELETE FROM profile WHERE paper_id IN ({marks})", list(paper_ids)
+            ).rowcount
+
+    def profile(self) -> list[tuple[str, str]]:
+        """(paper id, kind) of the reader's papers, the newest paper first."""
+        return self._run(
+            "SELECT profile.paper_id, kind FROM profile JOIN papers ON papers.id = profile.paper_id "
+            "ORDER BY papers.day DESC, profile.added_at DESC"
+        )
 
     def titles(self) -> list[tuple[str, str, str]]:
         """(id, title, abstract) of every stored paper, for finding the same paper under another id."""

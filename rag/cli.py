@@ -41,7 +41,7 @@ def _library(args):
 def cmd_ingest(args) -> int:
     library = _library(args)
     with _progress_bar("ingesting") as progress:
-        summary = library.ingest(args.paths, skip_bad=args.skip_bad, progress=progress)
+        summary = library.ingest(args.paths, skip_bad=args.skip_bad, progress=progress, mine=args.mine)
     for problem in summary.skipped:
         print(f"skipped {problem}", file=sys.stderr)
     print(summary)
@@ -82,6 +82,28 @@ def _filters(args):
         since=getattr(args, "since", None),
         until=getattr(args, "until", None),
     )
+
+
+def cmd_star(args) -> int:
+    library = _library(args)
+    if args.command == "star":
+        library.star(args.ids)
+        print(f"starred {len(args.ids)}; the profile holds {len(library.profile())} papers")
+    else:
+        print(f"unstarred {library.unstar(args.ids)}; the profile holds {len(library.profile())} papers")
+    return 0
+
+
+def cmd_for_you(args) -> int:
+    picks = _library(args).for_you(k=args.k)
+    if args.json:
+        print(
+            json.dumps([{**p.paper.to_dict(), "score": p.score, "reason": p.reason} for p in picks], indent=2)
+        )
+        return 0
+    for rank, pick in enumerate(picks, 1):
+        print(f"{rank}. {pick.paper.title}  [{pick.paper.id}]  {pick.score:.2f}  ({pick.reason})")
+    return 0
 
 
 def cmd_fetch(args) -> int:
@@ -136,7 +158,7 @@ def cmd_demo(args) -> int:
     """Ingest the bundled seed abstracts and show a few searches over them."""
     from .settings import shipped
 
-    args.paths, args.skip_bad, args.summarize = [str(shipped("seeds"))], False, False
+    args.paths, args.skip_bad, args.summarize, args.mine = [str(shipped("seeds"))], False, False, False
     cmd_ingest(args)
     library = _library(args)
     print(f"store: {library.path}")
@@ -338,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="add papers from files (txt digest, jsonl/json, csv, bib, arXiv xml)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--skip-bad", action="store_true", help="ingest the good records, report the bad")
+    p.add_argument("--mine", action="store_true", help="your own library's export: kept as your profile")
     p.add_argument(
         "--summarize",
         action="store_true",
@@ -356,6 +379,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_day_filters(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_search)
+
+    for name, text in (("star", "add papers to your profile"), ("unstar", "take papers out of your profile")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("ids", nargs="+")
+        p.set_defaults(run=cmd_star)
+
+    p = sub.add_parser("for-you", help="the newest day's papers, closest to your profile first")
+    p.add_argument("-k", type=int, help="only the first K")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_for_you)
 
     p = sub.add_parser("fetch", help="fetch new papers from the arXiv API and store them")
     p.add_argument("feed", choices=["arxiv"])

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import planning, questions
+import numpy as np
+
+from . import foryou, planning, questions
 from .answer import Answer, AnswerStream
 from .catalog import Catalog
 from .chunking import Chunker
@@ -42,6 +44,20 @@ class Stats:
     store_dir: Path
     embedder: str
     model: str  # the generation model's name or path, as configured
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A paper ranked for the reader: its score (comparable within one ranking) and the reader's
+    paper it is closest to, as the reason (None without a profile)."""
+
+    paper: Paper
+    score: float
+    closest: Paper | None
+
+    @property
+    def reason(self) -> str:
+        return f"close to your paper {self.closest.title!r}" if self.closest else "newest"
 
 
 @dataclass(frozen=True)
@@ -133,9 +149,14 @@ class Library:
         return FileLock(self.path / "write.lock")
 
     def ingest(
-        self, paths: Sequence[str | Path], skip_bad: bool = False, progress: Progress | None = None
+        self,
+        paths: Sequence[str | Path],
+        skip_bad: bool = False,
+        progress: Progress | None = None,
+        mine: bool = False,
     ) -> IngestSummary:
-        """Load files (any supported format) and store their papers.
+        """Load files (any supported format) and store their papers; ``mine``: they are the
+        reader's own library (an export of it), kept as the profile ``for_you`` ranks by.
 
         Every file is parsed before anything is written, so a bad record
         without ``skip_bad`` leaves the store exactly as it was.
@@ -152,7 +173,50 @@ class Library:
             problems += loaded.problems
         summary = self.add(papers, progress=progress)
         summary.skipped = problems
+        if mine:
+            self._catalog.add_to_profile(self._catalog.resolve([p.id for p in papers]), "mine")
         return summary
+
+    def star(self, paper_ids: Sequence[str]) -> None:
+        """Add stored papers to the reader's profile (any id each was given)."""
+        self._catalog.add_to_profile(self._stored_ids(paper_ids), "star")
+
+    def unstar(self, paper_ids: Sequence[str]) -> int:
+        """Take papers out of the reader's profile; how many were in it."""
+        return self._catalog.remove_from_profile(self._catalog.resolve(list(paper_ids)))
+
+    def profile(self) -> list[Paper]:
+        """The reader's papers (starred and their own library), newest first."""
+        return self._catalog.papers([paper_id for paper_id, _ in self._catalog.profile()])
+
+    def _stored_ids(self, paper_ids: Sequence[str]) -> list[str]:
+        ids = self._catalog.resolve(list(paper_ids))
+        missing = sorted(set(ids) - set(self._catalog.states(ids)))
+        if missing:
+            raise RagError(f"no stored paper with id {', '.join(map(repr, missing))}")
+        return ids
+
+    def for_you(self, paper_ids: Sequence[str] | None = None, k: int | None = None) -> list[Pick]:
+        """``paper_ids`` (default: the newest day's papers) in the reader's order, closest to their
+        profile first, each with its score and the profile paper it is closest to; the first ``k``.
+        Without a profile, newest first with no score."""
+        candidates = self._catalog.papers(list(paper_ids)) if paper_ids is not None else self.newest()
+        profile = self.profile()
+        mine = {p.id for p in profile}
+        candidates = [p for p in candidates if p.id not in mine]
+        if not profile or not candidates:
+            return [Pick(p, 0.0, None) for p in candidates][:k]
+        vectors = self.store.paper_vectors([p.id for p in candidates + profile])
+        candidates = [p for p in candidates if p.id in vectors]
+        profile = [p for p in profile if p.id in vectors]
+        scores, nearest = foryou.rank(
+            [f"{p.title}\n\n{p.abstract}" for p in candidates],
+            np.stack([vectors[p.id] for p in candidates]),
+            [f"{p.title}\n\n{p.abstract}" for p in profile],
+            np.stack([vectors[p.id] for p in profile]),
+        )
+        picks = [Pick(p, float(score), profile[n]) for p, score, n in zip(candidates, scores, nearest)]
+        return sorted(picks, key=lambda pick: -pick.score)[:k]
 
     def fetch_arxiv(
         self,

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 
 from fakes import HashEmbedder
 from rag import foryou
@@ -53,3 +54,27 @@ def test_rank_reads_meaning_and_words_and_names_the_nearest_profile_paper():
     assert scores[0] > scores[1] and nearest[0] == 1
     weights = foryou.profile_weights(3)
     assert np.isclose(weights[0], 1.0) and np.isclose(weights[2], 1 / (1 + np.log10(3)))
+
+
+def test_stars_and_an_own_library_make_the_profile_and_the_newest_day_is_ranked_by_it(tmp_path, capsys):
+    from rag import Library, RagError, Settings, cli
+
+    settings = Settings.from_env(background_summaries=False, embed_url="")
+    lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
+    lib.ingest([corpus(tmp_path / "c.jsonl")])
+    assert [p.paper.published for p in lib.for_you(k=3)] == ["2025-01-14"] * 3  # no profile: newest
+    assert all(p.reason == "newest" for p in lib.for_you())
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(json.dumps({"id": "own-1", "title": "Graph neural networks for molecules",
+                                "abstract": "We study graph neural networks message passing molecules."}) + "\n")
+    lib.ingest([mine], mine=True)
+    lib.star(["arxiv:2501.01000"])  # an older Ada paper
+    assert {p.id for p in lib.profile()} == {"own-1", "arxiv:2501.01000"}
+    picks = lib.for_you()
+    assert picks[0].paper.authors[0] == "Ada" and "graph" in picks[0].reason.lower()
+    assert [p.score for p in picks] == sorted((p.score for p in picks), reverse=True)
+    assert "own-1" not in {p.paper.id for p in picks}  # the reader's own papers are not news
+    with pytest.raises(RagError, match="no stored paper with id 'nope'"):
+        lib.star(["nope"])
+    assert lib.unstar(["arxiv:2501.01000"]) == 1 and [p.id for p in lib.profile()] == ["own-1"]
+    lib.close()
