@@ -40,6 +40,13 @@ CREATE TABLE IF NOT EXISTS aliases (alias TEXT PRIMARY KEY, paper_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS profile (
     paper_id TEXT PRIMARY KEY, kind TEXT NOT NULL, added_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
+CREATE TABLE IF NOT EXISTS sent (
+    paper_id TEXT PRIMARY KEY, sent_at TEXT NOT NULL DEFAULT (datetime('now')), recipient TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS digests (
+    id INTEGER PRIMARY KEY, sent_at TEXT NOT NULL DEFAULT (datetime('now')), recipient TEXT NOT NULL,
+    up_to INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS paper_categories (
     category TEXT NOT NULL, paper_id TEXT NOT NULL, PRIMARY KEY (category, paper_id)
 ) WITHOUT ROWID;
@@ -267,6 +274,39 @@ class Catalog:
             "SELECT profile.paper_id, kind FROM profile JOIN papers ON papers.id = profile.paper_id "
             "ORDER BY papers.day DESC, profile.added_at DESC"
         )
+
+    def mark_sent(self, paper_ids: Sequence[str], recipient: str, up_to: int) -> None:
+        """Record, in one transaction, that a digest holding these papers, made when ``up_to`` was
+        the catalogue's newest position, was accepted by the mail server."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO sent (paper_id, recipient) VALUES (?, ?)",
+                [(paper_id, recipient) for paper_id in paper_ids],
+            )
+            self._db.execute("INSERT INTO digests (recipient, up_to) VALUES (?, ?)", (recipient, up_to))
+
+    def position(self) -> int:
+        """The newest stored paper's position (rows written later have higher ones)."""
+        return int(self._run("SELECT coalesce(max(rowid), 0) FROM papers")[0][0])
+
+    def unsent_since_last_digest(self) -> list[str] | None:
+        """Ids of the papers stored after the last digest sent was made and never sent, newest
+        first; None when no digest was ever sent."""
+        last = self._run("SELECT max(up_to) FROM digests")[0][0]
+        if last is None:
+            return None
+        rows = self._run(
+            "SELECT id FROM papers WHERE rowid > ? AND id NOT IN (SELECT paper_id FROM sent)"
+            + self._NEWEST_FIRST,
+            [last],
+        )
+        return [row[0] for row in rows]
+
+    def sent_ids(self, paper_ids: Sequence[str]) -> set[str]:
+        marks = ",".join("?" * len(paper_ids))
+        return {
+            r[0] for r in self._run(f"SELECT paper_id FROM sent WHERE paper_id IN ({marks})", list(paper_ids))
+        }
 
     def titles(self) -> list[tuple[str, str, str]]:
         """(id, title, abstract) of every stored paper, for finding the same paper under another id."""

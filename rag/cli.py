@@ -231,6 +231,10 @@ def cmd_summarize(args) -> int:
 
 
 def cmd_digest(args) -> int:
+    if args.new:
+        return _new_digest(args)
+    if args.email:
+        raise RagError("--email sends new papers only: use it with --new")
     with _progress_bar("summarising") as progress:
         digest = _library(args).digest(
             args.ids or None, newest=args.limit, model=args.model, progress=progress
@@ -242,6 +246,25 @@ def cmd_digest(args) -> int:
         print(f"wrote {len(digest.items)} summaries to {args.output}")
     else:
         print(text)
+    return 0
+
+
+def _new_digest(args) -> int:
+    library = _library(args)
+    with _progress_bar("summarising") as progress:
+        digest, ids = library.new_digest(top=args.limit, model=args.model, progress=progress)
+    if not ids:
+        print("nothing new since the last digest sent; nothing sent", file=sys.stderr)
+        return 0
+    if args.email:
+        library.send_digest(digest, ids, args.email)
+        print(f"sent {len(ids)} papers ({len(digest.items)} summarised) to {args.email}")
+    elif args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(digest.render(args.format))
+        print(f"wrote {len(ids)} papers to {args.output} (not sent: nothing is marked sent)")
+    else:
+        print(digest.render(args.format))
     return 0
 
 
@@ -433,7 +456,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("digest", help="a digest of one-line summaries")
     p.add_argument("ids", nargs="*", help="paper ids (default: the newest day's papers)")
-    p.add_argument("--limit", type=int, help="the newest N papers instead")
+    p.add_argument(
+        "--limit", type=int, help="the newest N papers instead (with --new: how many to summarise)"
+    )
+    p.add_argument(
+        "--new", action="store_true", help="the papers stored since the last digest sent, for you first"
+    )
+    p.add_argument(
+        "--email", metavar="ADDR", help="with --new: send it (RAG_SMTP_URL) and mark its papers sent"
+    )
     p.add_argument("--format", choices=["md", "html", "json"], default="md")
     p.add_argument("-o", "--output")
     p.add_argument("--model")

@@ -420,8 +420,9 @@ class Library:
         """One-line summaries of the given papers (default: the ``newest`` N, else the newest
         day's, ``Library.newest``). Without ``wait``, only the summaries made already (instant),
         and how many are still pending."""
-        if paper_ids:
-            papers = self._catalog.papers(list(paper_ids))
+        if paper_ids:  # in the order given (a ranking's, a search's)
+            stored = {p.id: p for p in self._catalog.papers(list(paper_ids))}
+            papers = [stored[i] for i in dict.fromkeys(self._catalog.resolve(list(paper_ids))) if i in stored]
         else:
             papers = self._catalog.page(limit=newest)[0] if newest else self.newest()
         llm, method = (
@@ -437,6 +438,41 @@ class Library:
             if progress:
                 progress(done, len(papers))
         return Digest(items, llm.name, topics=self._topics(items))
+
+    def new_digest(
+        self, *, top: int | None = None, model: str | None = None, progress: Progress | None = None
+    ) -> tuple[Digest, list[str]]:
+        """The digest of the papers stored since the last digest sent (before any was sent: the
+        newest day's), never one sent before; in the reader's order (``for_you``) when they have a
+        profile, else newest first. The first ``top`` (default ``settings.digest_top``) are
+        summarised now; the rest are listed by title. Returns it and the ids of every paper in it."""
+        up_to = self._catalog.position()
+        ids = self._catalog.unsent_since_last_digest()
+        if ids is None:
+            newest = [p.id for p in self.newest()]
+            ids = [i for i in newest if i not in self._catalog.sent_ids(newest)] if newest else []
+        order = [pick.paper.id for pick in self.for_you(ids)] if ids else []
+        head = order[: top or self.settings.digest_top]
+        digest = (
+            self.digest(head, model=model, progress=progress) if head else Digest([], self.llm(model).name)
+        )
+        later = {p.id: p for p in self._catalog.papers(order[len(head) :])} if len(order) > len(head) else {}
+        digest.later = [(later[i].title, later[i].url) for i in order[len(head) :] if i in later]
+        digest.up_to = up_to
+        return digest, order
+
+    def send_digest(self, digest: Digest, paper_ids: Sequence[str], to: str) -> None:
+        """Email ``digest`` to ``to`` through ``settings.smtp_url`` and only then mark its papers
+        sent: a failed send marks nothing, and no paper is sent twice."""
+        from .mail import message, send
+
+        s = self.settings
+        if not s.smtp_url:
+            raise RagError("set RAG_SMTP_URL (smtp://host:port or smtps://host:port) to send digests")
+        subject = f"Paper digest: {len(paper_ids)} new papers"
+        mail = message(s.smtp_from, to, subject, digest.render("md"), digest.render("html"))
+        send(mail, s.smtp_url, s.smtp_user, s.smtp_password, timeout=s.llm_timeout)
+        self._catalog.mark_sent(list(paper_ids), to, digest.up_to)
 
     def _topics(self, items: list[Summary]) -> list[Topic]:
         """Topic headings for a digest of more than ``digest_topics_over`` papers (else none)."""

@@ -178,6 +178,17 @@ class Settings:
     # Entries per request: the API serves up to 2,000, but large pages fail more often.
     fetch_page_size: int = 100
 
+    # Papers of a new digest (`rag digest --new`) summarised before it is sent; the rest are listed
+    # by title: at ~2.4 s a line, 20 take under a minute.
+    digest_top: int = 20
+    # Mail server for digests: smtp://host:port (STARTTLS when offered) or smtps://host:port.
+    smtp_url: str = ""
+    # Login for it, when it wants one.
+    smtp_user: str = ""
+    smtp_password: str = ""
+    # The digest's sender address.
+    smtp_from: str = "rag-digest@localhost"
+
     # App: loopback only by default; exposing the app to a network is an explicit choice.
     host: str = "127.0.0.1"
     # App port; 7860 is Gradio's customary one.

@@ -237,6 +237,9 @@ def summarize(paper: Paper, llm: LLM, catalog: Catalog, method: Method, backgrou
     return Summary(paper.id, paper.title, paper.url, text, chosen >= 0, False, time.perf_counter() - started)
 
 
+LATER_HEADING = "Also new (one-line summaries to come)"
+
+
 @dataclass
 class Digest:
     items: list[Summary]
@@ -244,6 +247,11 @@ class Digest:
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     pending: int = 0  # papers asked for whose summaries are not made yet (a digest that does not wait)
     topics: list[Topic] = field(default_factory=list)  # headings for a long digest; empty: one list
+    # (title, link) of papers listed after the summarised ones, whose lines are still to come.
+    later: list[tuple[str, str]] = field(default_factory=list)
+    # The catalogue's newest position when a new-papers digest was made: sending it covers the
+    # papers stored up to there (``Library.send_digest``).
+    up_to: int = 0
 
     def sections(self) -> list[tuple[str, list[Summary]]]:
         """(heading, its lines) in reading order; a single untitled section without topics."""
@@ -270,6 +278,9 @@ class Digest:
                 title = f"[{item.title}]({item.url})" if item.url else item.title
                 lines += [f"- **{title}**  ", f"  {item.text}"]
             lines += [""] if heading else []
+        if self.later:
+            lines += ["", f"## {LATER_HEADING}", ""]
+            lines += [f"- [{title}]({url})" if url else f"- {title}" for title, url in self.later]
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def to_html(self) -> str:
@@ -282,6 +293,21 @@ class Digest:
                     f"{html.escape(heading)}</h2></td></tr>"
                 )
             rows += [self._html_row(item) for item in items]
+        if self.later:
+            rows.append(
+                f'<tr><td style="padding:16px 0 4px"><h2 style="font-size:16px;margin:0">{LATER_HEADING}</h2>'
+                "</td></tr>"
+            )
+            rows += [
+                '<tr><td style="padding:4px 0">'
+                + (
+                    f'<a href="{html.escape(url, quote=True)}">{html.escape(title)}</a>'
+                    if url
+                    else html.escape(title)
+                )
+                + "</td></tr>"
+                for title, url in self.later
+            ]
         return (
             '<!DOCTYPE html><html><head><meta charset="utf-8"><title>Paper digest</title></head>'
             '<body style="font-family:Arial,sans-serif;max-width:680px;margin:auto">'
@@ -311,6 +337,7 @@ class Digest:
                 "pending": self.pending,
                 "topics": [asdict(topic) for topic in self.topics],
                 "papers": [asdict(item) for item in self.items],
+                "later": [{"title": title, "url": url} for title, url in self.later],
             },
             indent=2,
             ensure_ascii=False,
