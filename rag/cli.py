@@ -268,6 +268,19 @@ def _new_digest(args) -> int:
     return 0
 
 
+def cmd_daily(args) -> int:
+    """Fetch the configured categories' new papers, then make and send (or print) the digest of
+    everything new: for cron or a systemd timer (docs/daily.md)."""
+    library = _library(args)
+    s = library.settings
+    categories = [c.strip() for c in s.daily_categories.split(",") if c.strip()]
+    if categories:
+        print(f"fetched: {library.fetch_arxiv(categories, days=args.days)}", file=sys.stderr)
+    args.new, args.email, args.limit = True, s.daily_email or None, None
+    args.output, args.format, args.model = None, "md", None
+    return _new_digest(args)
+
+
 def cmd_models(args) -> int:
     from . import models
     from .settings import Settings
@@ -469,6 +482,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output")
     p.add_argument("--model")
     p.set_defaults(run=cmd_digest)
+
+    p = sub.add_parser(
+        "daily", help="fetch (RAG_DAILY_CATEGORIES), then mail the new digest (RAG_DAILY_EMAIL)"
+    )
+    p.add_argument("--days", type=int, default=2, help="fetch papers of the last N days (default 2)")
+    p.set_defaults(run=cmd_daily)
 
     p = sub.add_parser("models", help="list models; assemble or verify the bundled ones")
     p.add_argument("action", nargs="?", choices=["list", "assemble", "verify", "download"], default="list")

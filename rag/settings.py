@@ -178,6 +178,10 @@ class Settings:
     # Entries per request: the API serves up to 2,000, but large pages fail more often.
     fetch_page_size: int = 100
 
+    # arXiv categories `rag daily` fetches, comma-separated ("cs.CL,cs.AI"); empty: it fetches none.
+    daily_categories: str = ""
+    # Where `rag daily` mails the digest; empty: it prints it.
+    daily_email: str = ""
     # Papers of a new digest (`rag digest --new`) summarised before it is sent; the rest are listed
     # by title: at ~2.4 s a line, 20 take under a minute.
     digest_top: int = 20

@@ -84,3 +84,28 @@ def test_rag_digest_new_with_nothing_new_sends_nothing_and_exits_0(tmp_path, smt
     store = str(tmp_path / "empty")
     assert cli.main(["--store", store, "digest", "--new", "--email", "reader@example.org"]) == 0
     assert "nothing new" in capsys.readouterr().err and smtp.messages == []
+
+
+@pytest.mark.model
+def test_rag_daily_fetches_summarises_and_mails_once(tmp_path, smtp, monkeypatch, capsys):
+    """The cron job end to end: a local server speaking the arXiv API, the real embedder and model,
+    a real SMTP server. Run again with nothing new, it sends nothing and exits 0."""
+    from rag import cli
+    from test_fetch import FakeArxiv
+
+    arxiv = FakeArxiv()
+    try:
+        for name, value in {"RAG_ARXIV_API": arxiv.url, "RAG_FETCH_DELAY": "0", "RAG_DAILY_CATEGORIES": "cs.CL",
+                            "RAG_DAILY_EMAIL": "reader@example.org", "RAG_SMTP_URL": smtp.url,
+                            "RAG_DIGEST_TOP": "1"}.items():
+            monkeypatch.setenv(name, value)
+        store = str(tmp_path / "store")
+        assert cli.main(["--store", store, "daily", "--days", "100000"]) == 0
+        assert "sent 2 papers (1 summarised) to reader@example.org" in capsys.readouterr().out
+        (to, message), = smtp.messages
+        text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_payload(decode=True)
+        assert b"Sparse attention" in text and b"Also new" in text
+        assert cli.main(["--store", store, "daily", "--days", "100000"]) == 0
+        assert "nothing new" in capsys.readouterr().err and len(smtp.messages) == 1
+    finally:
+        arxiv.server.shutdown()
