@@ -31,7 +31,7 @@ import gradio as gr  # noqa: E402
 from .answer import Answer  # noqa: E402
 from .background import SummaryWorker  # noqa: E402
 from .errors import RagError  # noqa: E402
-from .library import Library  # noqa: E402
+from .library import Library, Pick  # noqa: E402
 from .loaders import SUFFIXES  # noqa: E402
 from .settings import Settings, shipped  # noqa: E402
 
@@ -52,6 +52,7 @@ NEWEST_DAY = "Newest day"
 MODEL_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="model")
 STORE_QUEUE: dict[str, Any] = dict(concurrency_limit=1, concurrency_id="store")
 SHOWN_ANSWERS_KEPT = 256  # answers a follow-up can continue (~5 KB of prompt text each)
+TODAY_REFRESH_SECONDS = 3.0  # how often the Today tab reads the lines written meanwhile
 DIGEST_POLL_SECONDS = 1.0  # how often an open digest looks for lines the background run has written
 # The digest table reads as prose, not code (Gradio's tables default to the monospace font).
 CSS = (
@@ -239,6 +240,48 @@ class App:
         with user_errors():
             return json.loads(self._digest(which, newest, query, None).to_json())
 
+    # ----- Today -------------------------------------------------------------------------------
+
+    def today_rows(self) -> tuple[list[list[str]], str]:
+        """The newest day's papers in the reader's order, with their lines as far as written; the
+        missing lines are asked of the background run (these papers first)."""
+        with user_errors():
+            newest = self.library.newest()
+            starred = {p.id for p in self.library.profile()}
+            # The day's starred papers stay in view, first; the rest in the reader's order.
+            picks = [Pick(p, 0.0, None) for p in newest if p.id in starred] + self.library.for_you(
+                [p.id for p in newest]
+            )
+            lines = self.library.summaries_ready([p.paper.id for p in picks])
+        missing = [p.paper.id for p in picks if p.paper.id not in lines]
+        if missing and self.library.settings.background_summaries:
+            self.summaries.want(missing)
+            self.summaries.start()
+        rows = [
+            [
+                "★" if p.paper.id in starred else "☆",
+                f"[{p.paper.title}]({p.paper.url})" if p.paper.url else p.paper.title,
+                lines.get(p.paper.id, "…"),
+                "starred" if p.paper.id in starred else p.reason,
+                p.paper.id,
+            ]
+            for p in picks
+        ]
+        day = self.library.newest_day() or "the newest papers"
+        status = f"{len(picks)} papers of {day}; {len(picks) - len(missing)} lines written"
+        return rows, status + (" (the rest fill in as they are written)." if missing else ".")
+
+    def toggle_star(self, paper_id: str) -> tuple[list[list[str]], str]:
+        paper_id = (paper_id or "").strip()
+        if not paper_id:
+            raise gr.Error("Select a paper in the table first.")
+        with user_errors():
+            if paper_id in {p.id for p in self.library.profile()}:
+                self.library.unstar([paper_id])
+            else:
+                self.library.star([paper_id])
+        return self.today_rows()
+
     # ----- Library -----------------------------------------------------------------------------
 
     def ingest(self, files: list[str] | None, skip_bad: bool, progress=gr.Progress()) -> str:
@@ -364,6 +407,31 @@ def digest_tab(app: App) -> None:
     )
 
 
+def today_tab(app: App) -> tuple[Any, Any]:
+    status = gr.Markdown(elem_id="today-status")
+    with gr.Row():
+        selected = gr.Textbox(label="Selected paper id", elem_id="today-selected", scale=3)
+        star = gr.Button("★ Star / unstar", elem_id="today-star", scale=1)
+    table = gr.Dataframe(
+        headers=["★", "Title", "One-line summary", "Why", "id"],
+        datatype=["str", "markdown", "markdown", "str", "str"],
+        wrap=True,
+        column_widths=["5%", "32%", "41%", "14%", "8%"],
+        interactive=False,
+        elem_id="today-table",
+    )
+    listing: dict[str, Any] = dict(api_visibility="private", concurrency_limit=4, concurrency_id="listing")
+    # Lines appear as the background run writes them: the table is read again every few seconds.
+    gr.Timer(TODAY_REFRESH_SECONDS).tick(app.today_rows, None, [table, status], **listing)
+    table.select(selected_today_id, None, selected, api_visibility="private")
+    star.click(app.toggle_star, selected, [table, status], **listing)
+    return table, status
+
+
+def selected_today_id(evt: gr.SelectData) -> str:
+    return str(evt.row_value[4])
+
+
 def selected_paper_id(evt: gr.SelectData) -> str:
     return str(evt.row_value[0])
 
@@ -431,6 +499,8 @@ def build_app(library: Library) -> gr.Blocks:
         )
         with gr.Tab("Ask", id="ask"):
             filters = ask_tab(app, library.settings)
+        with gr.Tab("Today", id="today"):
+            today = today_tab(app)
         with gr.Tab("Digest", id="digest"):
             digest_tab(app)
         with gr.Tab("Library", id="library"):
@@ -438,6 +508,7 @@ def build_app(library: Library) -> gr.Blocks:
         gr.api(app.ask, api_name="ask", **MODEL_QUEUE)
         gr.api(app.digest, api_name="digest", **MODEL_QUEUE)
         demo.load(refresh, None, outputs, api_visibility="private")
+        demo.load(app.today_rows, None, list(today), api_visibility="private")
     return demo
 
 

@@ -439,6 +439,12 @@ class Library:
                 progress(done, len(papers))
         return Digest(items, llm.name, topics=self._topics(items))
 
+    def summaries_ready(self, paper_ids: Sequence[str], *, model: str | None = None) -> dict[str, str]:
+        """The one-line summaries already made of these papers, by id (instant: nothing is made)."""
+        llm, method = self.llm(model), Method.from_settings(self.settings)
+        found = (cached(p, llm.name, method, self._catalog) for p in self._catalog.papers(list(paper_ids)))
+        return {s.paper_id: s.text for s in found if s is not None}
+
     def new_digest(
         self, *, top: int | None = None, model: str | None = None, progress: Progress | None = None
     ) -> tuple[Digest, list[str]]:

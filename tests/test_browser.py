@@ -137,3 +137,21 @@ def test_the_library_table_pages_through_the_papers_newest_first(page, monkeypat
     page.locator("#papers-newer").click()
     where.get_by_text("Page 2 of 5").wait_for()
     table.get_by_text(title).first.wait_for()
+
+
+def test_today_lists_the_newest_papers_fills_in_their_lines_and_stars_one(page, shots):
+    page.get_by_role("tab", name="Today").click()
+    page.locator("#today-status").get_by_text("papers of").wait_for()
+    table = page.locator("#today-table")
+    assert table.locator("[role=row]").count() > 2
+    # The app's background run writes the lines; the tab reads them again every few seconds.
+    page.locator("#today-status").get_by_text(" 0 lines written").wait_for(state="detached")
+    cells = table.locator("[role=gridcell]")
+    cells.nth(1).click()  # the first row's title selects its paper
+    selected = page.locator("#today-selected textarea")
+    page.wait_for_function("el => el.value.length > 0", arg=selected.element_handle())
+    paper_id = selected.input_value()
+    page.locator("#today-star").click()
+    table.get_by_text("starred").first.wait_for()
+    assert "★" in table.inner_text() and paper_id in table.inner_text()
+    page.screenshot(path=shots / "today.png", full_page=True)

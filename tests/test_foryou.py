@@ -78,3 +78,28 @@ def test_stars_and_an_own_library_make_the_profile_and_the_newest_day_is_ranked_
         lib.star(["nope"])
     assert lib.unstar(["arxiv:2501.01000"]) == 1 and [p.id for p in lib.profile()] == ["own-1"]
     lib.close()
+
+
+def test_the_today_tab_lists_the_newest_day_for_you_and_stars_a_paper(tmp_path):
+    from fakes import FakeLLM
+    from rag import Library, Settings
+    from rag import app as app_module
+
+    settings = Settings.from_env(background_summaries=False, embed_url="")
+    lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
+    lib.ingest([corpus(tmp_path / "c.jsonl")])
+    fake = FakeLLM(lambda messages: "We study graph neural networks for molecules.")
+    lib.llm = lambda model=None, fmt=None: fake
+    app = app_module.App(lib)
+    rows, status = app.today_rows()
+    assert len(rows) == 4 and status.startswith("4 papers of 2025-01-14; 0 lines written")
+    assert all(r[0] == "☆" and r[2] == "…" for r in rows)
+    lib.summarize(rows[0][4])
+    rows, status = app.today_rows()
+    assert "1 lines written" in status and rows[0][2] != "…"
+    ada = next(r[4] for r in rows if "graph" in r[1])
+    rows, _ = app.toggle_star(ada)
+    assert lib.profile()[0].id == ada and rows[0][0] == "★" and rows[0][4] == ada and rows[0][3] == "starred"
+    assert rows[1][3].startswith("close to your paper")  # the rest are ranked by it now
+    rows, _ = app.toggle_star(ada)
+    assert lib.profile() == [] and ada in {r[4] for r in rows}
