@@ -109,9 +109,14 @@ def cmd_for_you(args) -> int:
 def cmd_fetch(args) -> int:
     library = _library(args)
     with _progress_bar("storing") as progress:
-        summary = library.fetch_arxiv(
-            args.category, since=args.since, days=args.days, most=args.max, progress=progress
-        )
+        if args.feed == "hf-daily":
+            summary = library.fetch_hf_daily(args.date, progress=progress)
+        else:
+            if not args.category:
+                raise RagError("rag fetch arxiv needs at least one --category (cs.CL)")
+            summary = library.fetch_arxiv(
+                args.category, since=args.since, days=args.days, most=args.max, progress=progress
+            )
     print(summary)
     return 0
 
@@ -427,8 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_for_you)
 
     p = sub.add_parser("fetch", help="fetch new papers from the arXiv API and store them")
-    p.add_argument("feed", choices=["arxiv"])
-    p.add_argument("--category", action="append", required=True, help="an arXiv category (repeatable)")
+    p.add_argument("feed", choices=["arxiv", "hf-daily"])
+    p.add_argument("--category", action="append", help="arxiv: an arXiv category (repeatable)")
+    p.add_argument("--date", help="hf-daily: the day's list (YYYY-MM-DD; default today)")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--since", help="papers submitted on or after this day (YYYY-MM-DD)")
     when.add_argument("--days", type=int, help="papers of the last N days (default 1)")

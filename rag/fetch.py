@@ -18,6 +18,7 @@ from .loaders import parse_atom
 from .paper import Paper, day_number
 
 SOURCE = "arxiv"  # the source of every fetched paper, as a file's name is of a file's papers
+HF_SOURCE = "hf-daily"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 
@@ -63,6 +64,45 @@ def arxiv_papers(
         if not entries or len(fresh) < len(page) or start >= total or (most and len(found) >= most):
             return found[:most] if most else found
         sleep(politeness.delay)
+
+
+def hf_daily_papers(
+    base_url: str,
+    day: str,
+    *,
+    politeness: Politeness = Politeness(),
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Paper]:
+    """The papers of Hugging Face's daily papers list for ``day`` (its API: a JSON list of items,
+    each with a ``paper`` holding the arXiv ``id``, ``title``, ``summary``, ``authors`` and
+    ``publishedAt``)."""
+    import json
+
+    from .paper import paper_from_dict
+
+    text = _get(base_url, {"date": day, "limit": politeness.page_size}, politeness, sleep)
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RagError(f"the daily papers API at {base_url} sent something that is not JSON ({exc})") from exc
+    if not isinstance(items, list):
+        raise RagError(
+            f"the daily papers API at {base_url} sent {type(items).__name__}, not a list of papers"
+        )
+    papers = []
+    for number, item in enumerate(items, 1):
+        paper = item.get("paper") if isinstance(item, dict) else None
+        if not isinstance(paper, dict):
+            raise RagError(f"the daily papers API at {base_url}: item {number} holds no paper")
+        record = {
+            "arxiv_id": paper.get("id"),
+            "title": paper.get("title") or item.get("title"),
+            "abstract": paper.get("summary") or item.get("summary"),
+            "authors": [a for a in paper.get("authors") or [] if isinstance(a, dict) and not a.get("hidden")],
+            "published": str(paper.get("publishedAt") or item.get("publishedAt") or "")[:10],
+        }
+        papers.append(paper_from_dict(record, source=HF_SOURCE, path=base_url, record=f"item {number}"))
+    return papers
 
 
 def _page(text: str, url: str) -> tuple[list[Paper], int, int]:

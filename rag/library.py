@@ -241,6 +241,20 @@ class Library:
         papers = arxiv_papers(s.arxiv_api, categories, first, most=most, politeness=politeness)
         return self.add(papers, progress=progress)
 
+    def fetch_hf_daily(self, day: str | None = None, progress: Progress | None = None) -> IngestSummary:
+        """Fetch Hugging Face's daily papers list for ``day`` (ISO date; default today, UTC) from
+        ``settings.hf_api`` and store its papers (arXiv ids, so a paper fetched from arXiv too is
+        stored once)."""
+        from datetime import datetime, timezone
+
+        from .fetch import Politeness, hf_daily_papers
+
+        s = self.settings
+        day = day or datetime.now(timezone.utc).date().isoformat()
+        Filters(since=day)  # a clear error for a date that is not one, before any request
+        politeness = Politeness(s.fetch_delay, s.fetch_retries, s.llm_timeout, s.fetch_page_size)
+        return self.add(hf_daily_papers(s.hf_api, day, politeness=politeness), progress=progress)
+
     def search(
         self,
         query: str,

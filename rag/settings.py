@@ -171,6 +171,8 @@ class Settings:
 
     # The arXiv API `rag fetch arxiv` asks (Atom, paged; a mirror or a test server can stand in).
     arxiv_api: str = "http://export.arxiv.org/api/query"
+    # Hugging Face's daily papers API (`rag fetch hf-daily`).
+    hf_api: str = "https://huggingface.co/api/daily_papers"
     # Seconds between requests to it: arXiv's API terms ask for at least 3.
     fetch_delay: float = 3.0
     # Retries of a failed request (connection, timeout, HTTP 429 or 5xx), each after twice the wait.

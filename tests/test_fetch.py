@@ -116,3 +116,39 @@ def test_an_unreachable_api_is_a_clear_error(tmp_path):
     assert lib.count() == 0
     with pytest.raises(RagError, match="since='June' is not a date"):
         lib.fetch_arxiv(["cs.CL"], since="June")
+
+
+def test_the_hugging_face_daily_list_is_stored_by_arxiv_id(tmp_path, arxiv):
+    import json as json_module
+
+    items = [{"paper": {"id": f"2506.{10000 + i}", "title": f"Sparse attention for long documents, study {i}",
+                        "summary": f"We study sparse attention for long documents in setting {i} and report results.",
+                        "authors": [{"_id": "x", "name": "Ada Lovelace", "hidden": False}],
+                        "publishedAt": "2025-06-03T17:59:59.000Z", "upvotes": 3},
+              "publishedAt": "2025-06-04T00:00:00.000Z", "title": "t", "summary": "s", "numComments": 0}
+             for i in (0, 1)]
+    seen = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
+            body = json_module.dumps(items).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        lib = library(tmp_path, arxiv.url, hf_api=f"http://127.0.0.1:{server.server_port}/api/daily_papers")
+        assert lib.fetch_hf_daily("2025-06-04").added == 2 and seen[0]["date"] == "2025-06-04"
+        paper = lib.get("arxiv:2506.10001")
+        assert paper.source == "hf-daily" and paper.authors == ("Ada Lovelace",) and paper.published == "2025-06-03"
+        # The same papers from the arXiv API are the same papers: nothing is stored twice.
+        assert lib.fetch_arxiv(["cs.CL"], since="2025-06-03").added == 0
+    finally:
+        server.shutdown()
