@@ -86,7 +86,7 @@ def fuse(dense: Sequence[RankedChunk], keyword: Sequence[RankedChunk], rrf_k: in
 # How many more BM25 candidates a filtered search reads, of which the filters keep some: the
 # filters are checked on the candidates by primary key, never inside FTS5's MATCH query (a MATCH
 # joined with a filter scores every match before filtering).
-FILTERED_DEPTH = 8
+FILTERED_DEPTH = 4
 
 
 def search(
