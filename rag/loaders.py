@@ -142,6 +142,8 @@ def detect_format(path: Path, text: str) -> str:
         return "jsonl" if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines) else "json"
     if head == "<":
         return "atom"
+    if re.match(r"TY  - ", text.lstrip()):
+        return "ris"
     if head == "@" or re.search(r"^@\w+\s*\{", text, re.M):
         return "bibtex"
     first = text.lstrip().split("\n", 1)[0].lower()
@@ -239,6 +241,38 @@ _ATOM = "{http://www.w3.org/2005/Atom}"
 _ARXIV = "{http://arxiv.org/schemas/atom}"
 
 
+def parse_ris(text: str, path: str) -> Iterator[Record]:
+    """RIS (Zotero, EndNote, Mendeley exports), read by rispy; records without an abstract are
+    reported like any other bad record."""
+    import rispy
+
+    try:
+        entries = rispy.loads(text)
+    except Exception as exc:  # rispy raises plain exceptions for malformed tags
+        raise InputError(f"malformed RIS ({exc})", path) from exc
+    for number, entry in enumerate(entries, 1):
+        label = f"record {number}"
+        first = lambda *keys, entry=entry: next((entry[k] for k in keys if entry.get(k)), "")  # noqa: E731
+        urls = first("urls") or []
+        try:
+            yield (
+                label,
+                make_paper(
+                    str(first("title", "primary_title", "translated_title")),
+                    str(first("abstract", "notes_abstract")),
+                    id_hints=(str(first("doi")), *[str(u) for u in urls]),
+                    authors=list(first("authors", "first_authors") or []),
+                    url=str(urls[0]) if urls else "",
+                    published=str(first("date", "publication_year", "year")).replace("/", "-"),
+                    source=Path(path).name,
+                    path=path,
+                    record=label,
+                ),
+            )
+        except InputError as exc:
+            yield label, exc
+
+
 def parse_atom(text: str, path: str) -> Iterator[Record]:
     try:
         root = ET.fromstring(text)
@@ -317,6 +351,7 @@ PARSERS: dict[str, Callable[[str, str], Iterator[Record]]] = {
     "csv": parse_csv,
     "bibtex": parse_bibtex,
     "atom": parse_atom,
+    "ris": parse_ris,
     "digest": parse_digest,
 }
 # Compressed files are read whole into memory: a year of arXiv abstracts is ~60 MB of text.
@@ -330,6 +365,7 @@ SUFFIXES = {
     ".tsv": "csv",
     ".bib": "bibtex",
     ".bibtex": "bibtex",
+    ".ris": "ris",
     ".xml": "atom",
     ".atom": "atom",
     ".txt": "digest",

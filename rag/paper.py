@@ -212,11 +212,27 @@ def _authors_field(data: dict, path: str, record: str) -> list[str] | str:
         )
     names = []
     for author in value:
-        name = author.get("name", "") if isinstance(author, dict) else author
+        # {"name": ...}, or CSL-JSON's {"family": ..., "given": ...} / {"literal": ...}
+        name = _person(author) if isinstance(author, dict) else author
         if not isinstance(name, str):
             raise InputError(f"field 'authors' must hold names, not {type(name).__name__}", path, record)
         names.append(name)
     return names
+
+
+def _person(author: dict) -> str:
+    if author.get("name") or author.get("literal"):
+        return str(author.get("name") or author.get("literal"))
+    return " ".join(str(author[k]) for k in ("given", "family") if author.get(k))
+
+
+def _issued(data: dict) -> str:
+    """CSL-JSON's date ({"issued": {"date-parts": [[2021, 5, 3]]}}) as an ISO date."""
+    issued = data.get("issued")
+    parts = issued.get("date-parts") if isinstance(issued, dict) else None
+    if not parts or not isinstance(parts[0], list) or not parts[0]:
+        return ""
+    return "-".join(f"{int(p):02d}" if i else str(int(p)) for i, p in enumerate(parts[0][:3]))
 
 
 def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str = "") -> Paper:
@@ -228,11 +244,11 @@ def paper_from_dict(data: dict, *, source: str = "", path: str = "", record: str
     return make_paper(
         get("title"),
         get("abstract", "summary"),
-        id_hints=(get("arxiv_id", "arxiv", "eprint"), get("doi")),
+        id_hints=(get("arxiv_id", "arxiv", "eprint"), get("doi", "DOI")),
         given_id=get("id", "paper_id") or (f"pmid:{get('pmid')}" if get("pmid") else ""),
         authors=authors,
-        url=get("url", "link"),
-        published=get("published", "date", "year"),
+        url=get("url", "link", "URL"),
+        published=get("published", "date", "year") or _issued(data),
         source=get("source") or source,
         path=path,
         record=record,

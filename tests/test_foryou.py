@@ -103,3 +103,28 @@ def test_the_today_tab_lists_the_newest_day_for_you_and_stars_a_paper(tmp_path):
     assert rows[1][3].startswith("close to your paper")  # the rest are ranked by it now
     rows, _ = app.toggle_star(ada)
     assert lib.profile() == [] and ada in {r[4] for r in rows}
+
+
+def test_a_zotero_export_as_csl_json_or_ris_becomes_the_profile(tmp_path):
+    from rag import Library, Settings
+
+    csl = tmp_path / "zotero.json"
+    csl.write_text(json.dumps([{"id": "item-1", "type": "article-journal", "title": "Message passing for molecules",
+                                "abstract": "We study graph neural networks for molecular property prediction.",
+                                "author": [{"family": "Lovelace", "given": "Ada"}, {"literal": "The Consortium"}],
+                                "DOI": "10.1234/abc.5", "URL": "https://doi.org/10.1234/abc.5",
+                                "issued": {"date-parts": [[2024, 3, 7]]}}]))
+    ris = tmp_path / "zotero.ris"
+    ris.write_text("TY  - JOUR\nTI  - Acoustic models for speech\nAU  - Turing, Alan\n"
+                   "AB  - We study acoustic models for speech recognition.\nDO  - 10.1234/speech.1\n"
+                   "PY  - 2023\nUR  - https://example.org/speech\nER  - \n\n"
+                   "TY  - JOUR\nTI  - A record without its abstract\nER  - \n")
+    settings = Settings.from_env(background_summaries=False, embed_url="")
+    lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
+    summary = lib.ingest([csl, ris], mine=True, skip_bad=True)
+    assert summary.added == 2 and "zotero.ris: record 2: missing abstract" in str(summary.skipped[0])
+    mol = lib.get("doi:10.1234/abc.5")
+    assert mol.authors == ("Ada Lovelace", "The Consortium") and mol.published == "2024-03-07"
+    speech = lib.get("doi:10.1234/speech.1")
+    assert speech.authors == ("Turing, Alan",) and speech.url == "https://example.org/speech"
+    assert {p.id for p in lib.profile()} == {mol.id, speech.id}
