@@ -197,10 +197,11 @@ class Library:
         return ids
 
     def for_you(self, paper_ids: Sequence[str] | None = None, k: int | None = None) -> list[Pick]:
-        """``paper_ids`` (default: the newest day's papers) in the reader's order, closest to their
-        profile first, each with its score and the profile paper it is closest to; the first ``k``.
-        Without a profile, newest first with no score."""
-        candidates = self._catalog.papers(list(paper_ids)) if paper_ids is not None else self.newest()
+        """``paper_ids`` (default: the papers no digest has sent, ``unsent``) in the reader's order,
+        closest to their profile first, each with its score and the profile paper it is closest
+        to; the first ``k``. Without a profile, newest first with no score."""
+        ids = list(paper_ids) if paper_ids is not None else self.unsent()
+        candidates = self._catalog.papers(ids) if ids else []
         profile = self.profile()
         mine = {p.id for p in profile}
         candidates = [p for p in candidates if p.id not in mine]
@@ -459,6 +460,15 @@ class Library:
         found = (cached(p, llm.name, method, self._catalog) for p in self._catalog.papers(list(paper_ids)))
         return {s.paper_id: s.text for s in found if s is not None}
 
+    def unsent(self) -> list[str]:
+        """Ids of the papers no digest has sent: those stored since the last digest sent was made
+        (before any was sent, the newest day's), newest first."""
+        ids = self._catalog.unsent_since_last_digest()
+        if ids is None:
+            newest = [p.id for p in self.newest()]
+            ids = [i for i in newest if i not in self._catalog.sent_ids(newest)] if newest else []
+        return ids
+
     def new_digest(
         self, *, top: int | None = None, model: str | None = None, progress: Progress | None = None
     ) -> tuple[Digest, list[str]]:
@@ -467,10 +477,7 @@ class Library:
         profile, else newest first. The first ``top`` (default ``settings.digest_top``) are
         summarised now; the rest are listed by title. Returns it and the ids of every paper in it."""
         up_to = self._catalog.position()
-        ids = self._catalog.unsent_since_last_digest()
-        if ids is None:
-            newest = [p.id for p in self.newest()]
-            ids = [i for i in newest if i not in self._catalog.sent_ids(newest)] if newest else []
+        ids = self.unsent()
         order = [pick.paper.id for pick in self.for_you(ids)] if ids else []
         head = order[: top or self.settings.digest_top]
         digest = (
