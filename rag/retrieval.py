@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -87,6 +88,7 @@ def fuse(dense: Sequence[RankedChunk], keyword: Sequence[RankedChunk], rrf_k: in
 # filters are checked on the candidates by primary key, never inside FTS5's MATCH query (a MATCH
 # joined with a filter scores every match before filtering).
 FILTERED_DEPTH = 4
+_RETRIEVERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
 
 
 def search(
@@ -106,8 +108,15 @@ def search(
     ``filters`` allows, best first: ``candidates`` from each retriever, fused by reciprocal rank,
     each paper with its best chunk."""
     n = max(candidates, k)
-    dense = _dense(catalog, store, query, n, k, within, filters) if mode != "keyword" else []
+    # The two retrievers run at once: Chroma's query and SQLite's both release the GIL, so on two
+    # cores a search costs the slower of the two rather than their sum.
+    dense_run = (
+        _RETRIEVERS.submit(_dense, catalog, store, query, n, k, within, filters)
+        if mode != "keyword"
+        else None
+    )
     keyword = _keyword(catalog, query, n, within, filters, keyword_max_share) if mode != "dense" else []
+    dense = dense_run.result() if dense_run is not None else []
     fused = fuse(dense, keyword, rrf_k)[: k * 2]
     papers = {p.id: p for p in catalog.papers([f.paper_id for f in fused])} if fused else {}
     # Dense hits come without their text: read only the texts of the chunks shown.
