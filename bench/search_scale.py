@@ -95,8 +95,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--chroma-server", action="store_true",
                         help="serve the store's vectors with Chroma's server on loopback and search through it")
-    parser.add_argument("--max-share", type=float, nargs="+", default=[0.1],
-                        help="keyword_max_share values to time (1.0: every word of the question)")
+    parser.add_argument("--max-share", type=float, nargs="+",
+                        help="keyword_max_share values to time (default: the setting; 1.0: every word)")
     args = parser.parse_args()
     server = None
     if args.chroma_server:  # the same persisted vectors, behind Chroma's HTTP server
@@ -110,7 +110,7 @@ def main() -> None:
     vectors = library.embedder.embed(texts)
     exact = exact_top(library, vectors, 10)
     found = round(recall(library, texts, exact, 10), 4)
-    for share in args.max_share:
+    for share in args.max_share or [library.settings.keyword_max_share]:
         library.settings = dataclasses.replace(library.settings, keyword_max_share=share)
         report: dict = {"store": args.store, "papers": library.count(), "chunks": library.store.count(),
                         "ef_search": library.store.ef_search(), "keyword_max_share": share, "recall@10": found}
