@@ -489,10 +489,12 @@ def library_tab(app: App, filters) -> tuple[Any, list]:
     return refresh, outputs
 
 
-def build_app(library: Library) -> gr.Blocks:
-    app = App(library)
-    if library.settings.background_summaries:
-        app.summaries.start()  # the stored papers', so the first digest is ready before it is asked for
+def build_app(library: Library, app: App | None = None, background: bool = True) -> gr.Blocks:
+    """The app's page; with ``background``, the newest papers' summaries start at once (``serve``
+    starts them only once the page is served, so they do not slow the start)."""
+    app = app or App(library)
+    if background and library.settings.background_summaries:
+        app.summaries.start()  # the newest papers', so the first digest is ready before it is asked for
     with gr.Blocks(title="Paper abstracts: ask, digest, library") as demo:
         gr.Markdown(
             "## Paper abstracts\nAnswers come only from the stored abstracts, with checked citations."
@@ -564,9 +566,6 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
     _report_background_work()
     if args.seeds:
         print(library.ingest([shipped("seeds")]))
-    # Open the vector index (Chroma loads it on the first query: seconds in a big library) and load
-    # the model while the page opens, so the first search and question do not pay for them.
-    threading.Thread(target=_warm_up, args=(library,), daemon=True).start()
     auth = parse_auth(settings.auth)
     if auth is None and settings.host not in LOOPBACK:
         print(
@@ -574,8 +573,11 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
             "can read and change the library (use --auth user:password)",
             file=sys.stderr,
         )
-    demo = build_app(library).queue(default_concurrency_limit=1, max_size=100)
+    app = App(library)
+    demo = build_app(library, app, background=False).queue(default_concurrency_limit=1, max_size=100)
+    block = not launch_kwargs.pop("prevent_thread_lock", False)
     demo.launch(
+        prevent_thread_lock=True,
         server_name=settings.host,
         server_port=settings.port,
         auth=auth,
@@ -586,6 +588,14 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
         footer_links=["api"],
         **launch_kwargs,
     )
+    # Only once the page is served: open the vector index (Chroma loads it on the first query:
+    # seconds in a big library), load the model, then the background summaries, so neither the
+    # start nor the first search and question pays for them.
+    threading.Thread(target=_warm_up, args=(library,), daemon=True).start()
+    if settings.background_summaries:
+        app.summaries.start()
+    if block:
+        demo.block_thread()
     return demo
 
 
