@@ -22,7 +22,7 @@ from .text import fold, sentences
 # Words that state a change up or down, by their stems ("reduc" covers reduces, reduction, ...).
 _DOWN = ("reduc", "decreas", "lower", "cut", "shrink", "sav", "drop", "declin", "degrad")
 _UP = ("increas", "improv", "boost", "rais", "gain", "enhanc", "grow", "outperform", "surpass")
-_ASKED_DIRECTION = re.compile(r"\bby how much does .+? (?P<verb>\w+) ", re.I)
+_ASKED_DIRECTION = re.compile(r"\bby how much does (?P<rest>.+)", re.I)
 _ASKED_ROLES = re.compile(r"^which \w+ does (?P<subject>.+?) (?P<verb>\w+)\??$", re.I)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x|×)?")
 
@@ -47,7 +47,10 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
     asked = _ASKED_DIRECTION.search(fold(question))
     if asked is None:
         return ""
-    verb, direction = asked.group("verb"), _direction(asked.group("verb"))
+    # The asked verb is the first change word after "does": the subject may be several words
+    # ('the paper "Optimized Minimal 3D Gaussian Splatting"').
+    verb = next((w for w in re.findall(r"[A-Za-z]+", asked.group("rest")) if _direction(w)), "")
+    direction = _direction(verb) if verb else None
     numbers = [n.strip() for n in _NUMBER.findall(answer)]
     if direction is None or not numbers:
         return ""

@@ -31,3 +31,10 @@ def test_check_claim_withdraws_a_reversed_relation_and_keeps_a_stated_one():
     stated = check_claim("By how much does PointKAN reduce parameters?", "PointKAN reduces parameters by 30%.",
                          [1], ["PointKAN"], [ABSTRACT], min_support=0.5)
     assert stated.refusal is None and stated.kept == [1]
+
+
+def test_a_subject_of_several_words_does_not_hide_the_asked_verb():
+    abstract = "Extensive experiments demonstrate that OMG reduces storage requirements by nearly 50%."
+    question = 'By how much does the paper "Optimized Minimal 3D Gaussian Splatting" increase storage requirements?'
+    assert wrong_relation(question, "50%: OMG reduces storage requirements by nearly 50%", abstract)
+    assert not wrong_relation(question.replace("increase", "reduce"), "by nearly 50%", abstract)
