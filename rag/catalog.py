@@ -376,6 +376,10 @@ class Catalog:
                 params.append(value)
         return (f" WHERE {' AND '.join(clauses)}" if clauses else ""), params
 
+    def any_allowed(self, filters: Filters) -> bool:
+        where, params = self._where(filters)
+        return bool(self._run(f"SELECT 1 FROM papers{where} LIMIT 1", params))
+
     def filter_ids(self, filters: Filters) -> list[str]:
         where, params = self._where(filters)
         return [r[0] for r in self._run(f"SELECT id FROM papers{where}", params)]

@@ -154,6 +154,8 @@ def _dense(
         kept = catalog.allowed(list({h.paper_id for h in found}), filters)
         if len(kept) >= k:
             return [h for h in found if h.paper_id in kept][:n]
+    if not catalog.any_allowed(filters):  # nothing to find: no need to ask Chroma's slow filter
+        return []
     allowed = within
     if filters.author:  # not in the vectors' metadata: the catalogue names the author's papers
         by_author = set(catalog.filter_ids(Filters(author=filters.author)))

@@ -226,3 +226,11 @@ def test_a_whole_collection_is_read_a_page_at_a_time(library, monkeypatch):
     chunks = library.store.chunk_ids_by_paper()
     assert len(chunks) == 30 and sum(len(c) for c in chunks.values()) == library.store.count()
     assert library.audit().incomplete_papers == 0 and library.add(corpus()).unchanged == 30
+
+
+def test_a_filter_that_allows_no_paper_finds_nothing_without_asking_chroma(library, monkeypatch):
+    calls = []
+    real = library.store.query
+    monkeypatch.setattr(library.store, "query", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert library.search("sparse retrieval", since="2026-01-01", mode="dense") == []
+    assert all(len(c) < 4 for c in calls)  # never with Chroma's own filter
