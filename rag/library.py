@@ -465,7 +465,14 @@ class Library:
         (before any was sent, the newest day's), newest first."""
         ids = self._catalog.unsent_since_last_digest()
         if ids is None:
-            newest = [p.id for p in self.newest()]
+            # The whole newest day, however many papers it has: the next digest starts after it.
+            day = self._catalog.newest_day()
+            whole_day = (
+                self._catalog.page(Filters(since=day, until=day), limit=1_000_000)[0]
+                if day_number(day)
+                else []
+            )
+            newest = [p.id for p in whole_day or self.newest()]
             ids = [i for i in newest if i not in self._catalog.sent_ids(newest)] if newest else []
         return ids
 
