@@ -168,6 +168,10 @@ def _ask_all(
     return rows
 
 
+def _share(count: int, total: int) -> float:
+    return round(count / total, 3) if total else 0.0
+
+
 def _with(distractors: Distractors | None) -> dict:
     """The report's record of the distractors stored beside the evaluation's papers."""
     return {"distractors": str(distractors.file)} if distractors else {}
@@ -334,7 +338,6 @@ def evaluate_factoid(
     span = sum(1 for i, a in answered if any(mentions(a.text, s) for s in i.answers))
     cited = sum(1 for i, a in answered if i.paper_id in {c.paper_id for c in a.citations})
     firsts = sorted(a.timings.get("first_token", a.timings["total"]) for _, a in rows)
-    share = lambda n, d: round(n / d, 3) if d else 0.0
     return {
         "data": str(data),
         "corpus": str(corpus),
@@ -342,10 +345,10 @@ def evaluate_factoid(
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "answered": len(answered),
-        "refused_answerable": share(len(answerable) - len(answered), len(answerable)),
-        "span_in_answer": share(span, len(answered)),
-        "right_citation": share(cited, len(answered)),
-        "refused_unanswerable": share(sum(a.abstained for a in unanswerable), len(unanswerable)),
+        "refused_answerable": _share(len(answerable) - len(answered), len(answerable)),
+        "span_in_answer": _share(span, len(answered)),
+        "right_citation": _share(cited, len(answered)),
+        "refused_unanswerable": _share(sum(a.abstained for a in unanswerable), len(unanswerable)),
         "by_kind": {
             kind: {
                 "questions": sum(1 for i, _ in rows if i.kind == kind),
@@ -387,18 +390,17 @@ def evaluate_traps(
     rows = _ask_all([], items, model, progress, distractors)
     if details:
         write_details(details, rows)
-    share = lambda n, d: round(n / d, 3) if d else 0.0
     kinds = sorted({i.kind for i, _ in rows})
     return {
         "data": str(data),
         **_with(distractors),
         "traps": len(rows),
-        "refused": share(sum(a.abstained for _, a in rows), len(rows)),
+        "refused": _share(sum(a.abstained for _, a in rows), len(rows)),
         "cited_the_trap_paper": sum(
             1 for i, a in rows if not a.abstained and i.paper_id in {c.paper_id for c in a.citations}
         ),
         "refused_by_template": {
-            kind: share(
+            kind: _share(
                 sum(a.abstained for i, a in rows if i.kind == kind), sum(1 for i, _ in rows if i.kind == kind)
             )
             for kind in kinds
