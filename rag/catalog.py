@@ -73,7 +73,7 @@ class StoredState:
 class KeywordHit:
     chunk_id: str
     paper_id: str
-    text: str
+    text: str  # "" from a search: the texts of the few chunks shown are read after fusion
     bm25: float  # SQLite's bm25(): lower is better
 
 
@@ -94,7 +94,10 @@ def _paper(row: tuple) -> Paper:
 class Catalog:
     def __init__(self, path: Path):
         self.path = path
-        self._lock = threading.Lock()  # one connection shared by the app's worker threads
+        self._lock = threading.Lock()  # one writing connection shared by the app's worker threads
+        # Reads go through a connection per thread: WAL lets them run beside each other and beside
+        # a write, where one shared connection made a search's filter check wait for its BM25 query.
+        self._readers = threading.local()
         self._counts: dict[str, int] = {}  # chunks holding a word, until the next write
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -123,11 +126,19 @@ class Catalog:
         return bool(missing) and bool(have)
 
     def _run(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        """The rows a read-only statement returns (writes go through ``_transaction``)."""
         try:
-            with self._lock:
-                return self._db.execute(sql, params).fetchall()
+            return self._reader().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise StoreError(f"keyword index {self.path}: {exc}") from exc
+
+    def _reader(self) -> sqlite3.Connection:
+        reader = getattr(self._readers, "db", None)
+        if reader is None:
+            reader = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            reader.execute("PRAGMA busy_timeout=30000")
+            self._readers.db = reader
+        return reader
 
     def states(self, paper_ids: Iterable[str] | None = None) -> dict[str, StoredState]:
         ids = list(paper_ids) if paper_ids is not None else None
@@ -398,16 +409,17 @@ class Catalog:
         self, query: str, limit: int, paper_ids: Sequence[str] | None = None, max_share: float = 1.0
     ) -> list[KeywordHit]:
         """The ``limit`` chunks best matching any of the query's words (BM25), among ``paper_ids``
-        when given. Words found in more than ``max_share`` of the chunks are left out (the two
-        rarest words are always kept): they barely move BM25's ranking, but FTS5 scores every
+        when given. Words found in more than ``max_share`` of the chunks are left out (the rarest
+        word is always kept): they barely move BM25's ranking, but FTS5 scores every
         chunk that matches any word, so "the" or "model" alone cost as much as the whole index."""
         terms = sorted(set(re.findall(r"\w+", query.lower())))
         if not terms or paper_ids == []:
             return []
-        if max_share < 1.0 and len(terms) > 2:
+        if max_share < 1.0 and len(terms) > 1:
             terms = self._informative(terms, max_share)
         match = " OR ".join(f'"{t}"' for t in terms)
-        sql = "SELECT chunk_id, paper_id, text, bm25(chunk_text) FROM chunk_text WHERE chunk_text MATCH ?"
+        # The text is not read: for a filtered search's 200 candidates that cost 8 ms at 80,000 papers.
+        sql = "SELECT chunk_id, paper_id, '', bm25(chunk_text) FROM chunk_text WHERE chunk_text MATCH ?"
         params: list = [match]
         if paper_ids is not None:
             sql += f" AND paper_id IN ({','.join('?' * len(paper_ids))})"
@@ -416,11 +428,13 @@ class Catalog:
         return [KeywordHit(*row) for row in rows]
 
     def _informative(self, terms: list[str], max_share: float) -> list[str]:
-        """``terms`` without those in more than ``max_share`` of the chunks, keeping the two rarest."""
+        """``terms`` without those in more than ``max_share`` of the chunks, keeping the rarest.
+        (Keeping the two rarest kept "which" beside "MMA" in "Which datasets is MMA evaluated on?":
+        36,000 chunks scored at 80,000 papers, 66 ms, for a word that ranks nothing.)"""
         counts = {term: self._chunks_with(term) for term in terms}
         common = max_share * max(1, self._chunks_with(""))
         rarest = sorted(terms, key=lambda t: counts[t])
-        return rarest[:2] + [t for t in rarest[2:] if counts[t] <= common]
+        return rarest[:1] + [t for t in rarest[1:] if counts[t] <= common]
 
     def _chunks_with(self, term: str) -> int:
         """How many chunks hold ``term`` ("": all chunks); remembered until the next write."""
@@ -461,11 +475,17 @@ class Catalog:
         return (rows[0][0], bool(rows[0][1])) if rows else None
 
     def cache_summary(self, key: str, paper_id: str, text: str, grounded: bool) -> None:
-        self._run(
+        self._run_many(
             "INSERT OR REPLACE INTO summaries (key, paper_id, text, grounded) VALUES (?, ?, ?, ?)",
-            (key, paper_id, text, int(grounded)),
+            [(key, paper_id, text, int(grounded))],
         )
 
     def close(self) -> None:
+        """Close the writing connection and this thread's reader (other threads' readers close
+        with their threads)."""
+        reader = getattr(self._readers, "db", None)
+        if reader is not None:
+            reader.close()
+            self._readers.db = None
         with self._lock:
             self._db.close()

@@ -181,11 +181,11 @@ def test_a_new_papers_keyword_rows_are_written_without_reading_the_whole_index(t
     assert not [s for s in statements if s.startswith("DELETE FROM chunk_text")]
     commit(Paper("p1", "Title one", "Abstract one, revised.", categories=("cs.CL",)))
     assert [s for s in statements if s.startswith("DELETE FROM chunk_text")]
-    assert [hit.text for hit in catalog.keyword_search("revised", 5)] == ["Abstract one, revised."]
+    assert [hit.chunk_id for hit in catalog.keyword_search("revised", 5)] == ["p1#0"]
     assert catalog.chunk_count() == 1 and catalog.distinct("category") == ["cs.CL"]
 
 
-def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_two_rarest(tmp_path):
+def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_rarest(tmp_path):
     from rag.catalog import Catalog
     from rag.chunking import Chunk
     from rag.paper import Paper
@@ -198,6 +198,7 @@ def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_two_rarest(tmp_pat
     question = "Which model is evaluated with foveated downsampling?"
     terms = sorted(set(question.lower().rstrip("?").split()))
     assert sorted(catalog._informative(terms, 0.1)) == ["downsampling", "foveated", "which", "with"]
+    assert catalog._informative(["evaluated", "is", "model"], 0.1) == ["evaluated"]  # all common: one
     assert catalog.keyword_search(question, 1, max_share=0.1)[0].paper_id == "p7"
     assert catalog.keyword_search(question, 1)[0].paper_id == "p7"  # every word: the same best chunk
 
@@ -210,7 +211,7 @@ def test_a_narrow_filter_still_finds_every_allowed_paper(tmp_path, monkeypatch):
     settings = Settings.from_env(background_summaries=False, embed_url="", candidates=3)
     lib = Library(tmp_path / "store", embedder=HashEmbedder(), settings=settings)
     lib.add(corpus())
-    monkeypatch.setattr(retrieval, "FILTERED_DEPTH", 2)  # 6 of 30 chunks read before filtering
+    monkeypatch.setattr(retrieval, "FILTERED_DENSE_DEPTH", 2)  # 6 of 30 chunks read before filtering
     narrow = lib.search("sparse retrieval study", k=3, author="Lovelace", category="cs.CV", mode="dense")
     assert {h.paper_id for h in narrow} == {"arxiv:2503.10010", "arxiv:2503.10025"}  # all the filter allows
     wide = lib.search("sparse retrieval study", k=3, category="cs.CL", mode="dense")
