@@ -4,7 +4,8 @@
 
 Timed, as a user sees them (median of ``--runs`` launches, default settings, so the background
 summaries of the newest day start as they would):
-- start: from launching ``rag app --store DIR`` until the question box is visible;
+- start: from launching ``rag app --store DIR`` until the question box is visible, in a browser
+  already running (as the reader's is);
 - library: from clicking the Library tab until its first page and its count are shown;
 - next page: from clicking "Older →" until page 2 is shown;
 - search: from submitting a search in the Library tab until its results are shown;
@@ -40,15 +41,16 @@ def seconds_until(action, wait) -> float:
 def one_launch(store: str) -> dict:
     port = free_port()
     env = {**os.environ, "RAG_PORT": str(port)}
-    started = time.perf_counter()
-    app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env, cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     times = {}
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(60_000)
+    with sync_playwright() as p:
+        # The reader's browser is already open: it is not started in the app's start-up time.
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        started = time.perf_counter()
+        app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
             while True:
                 try:
                     page.goto(f"http://127.0.0.1:{port}/")
@@ -74,10 +76,10 @@ def one_launch(store: str) -> dict:
             times["digest"] = seconds_until(
                 lambda: page.locator("#digest-button").click(),
                 lambda: status.get_by_text("summar").wait_for())
-            browser.close()
-    finally:
-        app.terminate()
-        app.wait(timeout=30)
+        finally:
+            app.terminate()
+            app.wait(timeout=30)
+        browser.close()
     return times
 
 

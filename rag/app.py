@@ -124,6 +124,10 @@ class App:
         # itself as history, so it continues that answer's conversation (which llama.cpp has read)
         # instead of re-reading it written out. Chat history from the browser is text only.
         self.shown: collections.OrderedDict[tuple[str, str], Answer] = collections.OrderedDict()
+        self._today: tuple[tuple, list[Pick]] | None = None  # the Today tab's order, and what it is of
+        self._today_lock = threading.Lock()
+        self._background_started = False
+        self._background_lock = threading.Lock()
 
     # ----- Ask ---------------------------------------------------------------------------------
 
@@ -248,10 +252,7 @@ class App:
         with user_errors():
             newest = self.library.newest()
             starred = {p.id for p in self.library.profile()}
-            # The day's starred papers stay in view, first; the rest in the reader's order.
-            picks = [Pick(p, 0.0, None) for p in newest if p.id in starred] + self.library.for_you(
-                [p.id for p in newest]
-            )
+            picks = self._today_order(newest, starred)
             lines = self.library.summaries_ready([p.paper.id for p in picks])
         missing = [p.paper.id for p in picks if p.paper.id not in lines]
         if missing and self.library.settings.background_summaries:
@@ -270,6 +271,36 @@ class App:
         day = self.library.newest_day() or "the newest papers"
         status = f"{len(picks)} papers of {day}; {len(picks) - len(missing)} lines written"
         return rows, status + (" (the rest fill in as they are written)." if missing else ".")
+
+    def start_background(self) -> None:
+        """Once per app: open the vector index, import the ranking's word model and load the
+        language model (``Library.warm_up``), and start the newest papers' summaries, so neither
+        the first search, question nor digest waits for them. Started when the first page has
+        loaded: at the launch, on two cores, they made that first page take seconds longer."""
+        with self._background_lock:
+            if self._background_started:
+                return
+            self._background_started = True
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+        if self.library.settings.background_summaries:
+            self.summaries.start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.library.warm_up()
+        except RagError as exc:  # shown again, to the user, by the first request that needs it
+            logging.getLogger("rag.background").warning("warm-up failed: %s", exc)
+
+    def _today_order(self, newest: list, starred: set[str]) -> list[Pick]:
+        """The day's starred papers first, then the rest in the reader's order: ranked again only
+        when the day's papers or the profile change (ranking reads every paper's vectors; the
+        timer's ticks only need the lines written since)."""
+        key = (tuple(p.id for p in newest), frozenset(starred))
+        with self._today_lock:
+            if self._today is None or self._today[0] != key:
+                picks = [Pick(p, 0.0, None) for p in newest if p.id in starred]
+                self._today = (key, picks + self.library.for_you([p.id for p in newest]))
+            return self._today[1]
 
     def toggle_star(self, paper_id: str) -> tuple[list[list[str]], str]:
         paper_id = (paper_id or "").strip()
@@ -490,11 +521,11 @@ def library_tab(app: App, filters) -> tuple[Any, list]:
 
 
 def build_app(library: Library, app: App | None = None, background: bool = True) -> gr.Blocks:
-    """The app's page; with ``background``, the newest papers' summaries start at once (``serve``
-    starts them only once the page is served, so they do not slow the start)."""
+    """The app's page; the warm-up and the background summaries start when a page is first
+    loaded, or at once with ``background``."""
     app = app or App(library)
-    if background and library.settings.background_summaries:
-        app.summaries.start()  # the newest papers', so the first digest is ready before it is asked for
+    if background:
+        app.start_background()
     with gr.Blocks(title="Paper abstracts: ask, digest, library") as demo:
         gr.Markdown(
             "## Paper abstracts\nAnswers come only from the stored abstracts, with checked citations."
@@ -509,6 +540,7 @@ def build_app(library: Library, app: App | None = None, background: bool = True)
             refresh, outputs = library_tab(app, filters)
         gr.api(app.ask, api_name="ask", **MODEL_QUEUE)
         gr.api(app.digest, api_name="digest", **MODEL_QUEUE)
+        demo.load(app.start_background, None, None, api_visibility="private")
         demo.load(refresh, None, outputs, api_visibility="private")
         demo.load(app.today_rows, None, list(today), api_visibility="private")
     return demo
@@ -527,6 +559,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Seconds after the launch when the background work starts if no page has been loaded before.
+BACKGROUND_AFTER = 20.0
 
 
 def parse_auth(value: str) -> tuple[str, str] | None:
@@ -548,14 +582,6 @@ def _report_background_work() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         background.setLevel(logging.INFO)
         background.addHandler(handler)
-
-
-def _warm_up(library: Library) -> None:
-    try:
-        library.search("warm-up", k=1)
-        library.llm().count_tokens("warm-up")
-    except RagError as exc:  # shown again, to the user, by the first request that needs it
-        logging.getLogger("rag.background").warning("warm-up failed: %s", exc)
 
 
 def serve(argv=None, **launch_kwargs) -> gr.Blocks:
@@ -588,12 +614,10 @@ def serve(argv=None, **launch_kwargs) -> gr.Blocks:
         footer_links=["api"],
         **launch_kwargs,
     )
-    # Only once the page is served: open the vector index (Chroma loads it on the first query:
-    # seconds in a big library), load the model, then the background summaries, so neither the
-    # start nor the first search and question pays for them.
-    threading.Thread(target=_warm_up, args=(library,), daemon=True).start()
-    if settings.background_summaries:
-        app.summaries.start()
+    # Nobody has opened the page yet: the warm-up and the summaries start anyway, a little later.
+    later = threading.Timer(BACKGROUND_AFTER, app.start_background)
+    later.daemon = True
+    later.start()
     if block:
         demo.block_thread()
     return demo

@@ -135,7 +135,9 @@ class Catalog:
     def _reader(self) -> sqlite3.Connection:
         reader = getattr(self._readers, "db", None)
         if reader is None:
-            reader = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+            reader = sqlite3.connect(
+                f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+            )
             reader.execute("PRAGMA busy_timeout=30000")
             self._readers.db = reader
         return reader

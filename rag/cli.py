@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -279,11 +280,22 @@ def cmd_daily(args) -> int:
     library = _library(args)
     s = library.settings
     categories = [c.strip() for c in s.daily_categories.split(",") if c.strip()]
+    # The index, the ranking's word model and the language model load during arXiv's waits.
+    warming = threading.Thread(target=_warm_up, args=(library,), daemon=True)
+    warming.start()
     if categories:
         print(f"fetched: {library.fetch_arxiv(categories, days=args.days)}", file=sys.stderr)
     args.new, args.email, args.limit = True, s.daily_email or None, None
     args.output, args.format, args.model = None, "md", None
+    warming.join()
     return _new_digest(args)
+
+
+def _warm_up(library) -> None:
+    try:
+        library.warm_up()
+    except RagError:  # the step that needs what failed to load reports it
+        pass
 
 
 def cmd_models(args) -> int:

@@ -33,6 +33,12 @@ def _standard(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (values.std() + 1e-9)
 
 
+def prepare() -> None:
+    """Import the word model (scikit-learn: 2.3 s, more than ranking a day of papers takes), so
+    a warm-up can pay for it before the first ranking is asked for."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401
+
+
 def _word_vectors(candidate_texts: Sequence[str], profile_texts: Sequence[str]):
     """TF-IDF rows (unit length) of the candidates and the profile, fitted on both."""
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -196,6 +196,15 @@ class Library:
             raise RagError(f"no stored paper with id {', '.join(map(repr, missing))}")
         return ids
 
+    def warm_up(self, model: bool = True) -> None:
+        """Do now what the first search, ranking and (with ``model``) answer would wait for: open
+        the vector index (Chroma loads it on the first query: seconds in a big library), import
+        the ranking's word model and load the language model."""
+        self.search("warm-up", k=1)
+        foryou.prepare()
+        if model:
+            self.llm().count_tokens("warm-up")
+
     def for_you(self, paper_ids: Sequence[str] | None = None, k: int | None = None) -> list[Pick]:
         """``paper_ids`` (default: the papers no digest has sent, ``unsent``) in the reader's order,
         closest to their profile first, each with its score and the profile paper it is closest

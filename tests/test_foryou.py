@@ -94,11 +94,16 @@ def test_the_today_tab_lists_the_newest_day_for_you_and_stars_a_paper(tmp_path):
     rows, status = app.today_rows()
     assert len(rows) == 4 and status.startswith("4 papers of 2025-01-14; 0 lines written")
     assert all(r[0] == "☆" and r[2] == "…" for r in rows)
+    rankings = []
+    ranked = lib.for_you
+    lib.for_you = lambda *a, **k: rankings.append(a) or ranked(*a, **k)
     lib.summarize(rows[0][4])
     rows, status = app.today_rows()
     assert "1 lines written" in status and rows[0][2] != "…"
+    assert rankings == []  # a tick reads the new line; the day and the profile are as they were
     ada = next(r[4] for r in rows if "graph" in r[1])
     rows, _ = app.toggle_star(ada)
+    assert len(rankings) == 1  # the profile changed: ranked again
     assert lib.profile()[0].id == ada and rows[0][0] == "★" and rows[0][4] == ada and rows[0][3] == "starred"
     assert rows[1][3].startswith("close to your paper")  # the rest are ranked by it now
     rows, _ = app.toggle_star(ada)
