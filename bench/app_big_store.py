@@ -10,7 +10,9 @@ summaries of the newest day start as they would):
 - next page: from clicking "Older →" until page 2 is shown;
 - search: from submitting a search in the Library tab until its results are shown;
 - digest: from clicking "Generate digest" (the newest day) until the table or its status shows;
-- ask filters: the arXiv-category choices are in the Ask tab's dropdown once the page is loaded.
+- ask filters: the arXiv-category choices are in the Ask tab's dropdown once the page is loaded;
+- import_gradio: a fresh interpreter importing gradio alone, after each launch (the floor under
+  the start on this machine at that moment).
 """
 
 import argparse
@@ -20,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -51,12 +54,15 @@ def one_launch(store: str) -> dict:
         app = subprocess.Popen([sys.executable, "-m", "rag", "app", "--store", store], env=env, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
+            url = f"http://127.0.0.1:{port}/"
+            # Polled outside the browser: Chromium's failed navigations back off for seconds.
             while True:
                 try:
-                    page.goto(f"http://127.0.0.1:{port}/")
+                    urllib.request.urlopen(url, timeout=5).close()
                     break
-                except Exception:
-                    time.sleep(0.1)
+                except OSError:
+                    time.sleep(0.05)
+            page.goto(url)
             page.locator("#question-box textarea").wait_for()
             times["start"] = time.perf_counter() - started
             where = page.locator("#papers-where")
@@ -83,12 +89,19 @@ def one_launch(store: str) -> dict:
     return times
 
 
+def import_seconds(module: str) -> float:
+    """The floor under the start: a fresh interpreter importing ``module`` and nothing else."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    runs = [one_launch(args.store) for _ in range(args.runs)]
+    runs = [{**one_launch(args.store), "import_gradio": import_seconds("gradio")} for _ in range(args.runs)]
     report = {name: round(statistics.median(r[name] for r in runs), 2) for name in runs[0]}
     report.update(store=args.store, runs=args.runs, worst={k: round(max(r[k] for r in runs), 2) for k in runs[0]})
     print(json.dumps(report))

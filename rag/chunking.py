@@ -6,8 +6,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from langchain_text_splitters import RecursiveCharacterTextSplitter
-
 from .paper import Paper
 
 # Sentence ends first, then any whitespace for a run-on "sentence" longer than a chunk. Not
@@ -37,6 +35,8 @@ class Chunker:
         # Remembered: the splitter measures the same separators and sentences again and again.
         count_tokens = functools.lru_cache(maxsize=4096)(count_tokens)
         self.count_tokens, self.window = count_tokens, window_tokens
+        from langchain_text_splitters import RecursiveCharacterTextSplitter  # 0.3 s: not at start-up
+
         self.splitter = RecursiveCharacterTextSplitter(
             separators=_SEPARATORS,
             is_separator_regex=True,

@@ -12,13 +12,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .catalog import Catalog
 from .chunking import Chunk, Chunker
 from .embedder import Embedder
 from .errors import InputError
 from .paper import Paper, title_key
-from .store import VectorStore
+
+if TYPE_CHECKING:  # chromadb is imported when a store is opened, not at start-up
+    from .store import VectorStore
 
 Progress = Callable[[int, int], None]  # (papers done, papers total)
 

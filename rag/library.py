@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -91,6 +92,8 @@ class Library:
         self.embedder = embedder or embedder_for(self.settings)
         self._catalog = Catalog(self.settings.store_dir / "catalog.sqlite3")
         self._store: Any = None  # the VectorStore, opened on first use: Chroma's start-up is not free
+        # One opening at a time: the app's warm-up and a first search may both ask for the store.
+        self._store_lock = threading.Lock()
         # Per library, and holding the embedder rather than the library: a cache on the method
         # would keep every Library (and its SQLite connection) alive for the process's life.
         self._sentence_vectors = functools.lru_cache(maxsize=256)(
@@ -103,20 +106,25 @@ class Library:
 
     @property
     def store(self):
-        if self._store is None:
-            from .store import VectorStore
-
-            self._store = VectorStore(
-                self.settings.store_dir / "chroma",
-                self.settings.collection,
-                self.embedder,
-                url=self.settings.chroma_url or None,
-                ef_search=self.settings.hnsw_ef_search,
-            )
-            if self._catalog.upgraded:  # vectors written before dates and categories were filterable
-                refresh_metadata(self._catalog, self._store)
-                self._catalog.upgraded = False
+        with self._store_lock:
+            if self._store is None:
+                self._store = self._open_store()
         return self._store
+
+    def _open_store(self):
+        from .store import VectorStore
+
+        store = VectorStore(
+            self.settings.store_dir / "chroma",
+            self.settings.collection,
+            self.embedder,
+            url=self.settings.chroma_url or None,
+            ef_search=self.settings.hnsw_ef_search,
+        )
+        if self._catalog.upgraded:  # vectors written before dates and categories were filterable
+            refresh_metadata(self._catalog, store)
+            self._catalog.upgraded = False
+        return store
 
     def _chunker(self) -> Chunker:
         s = self.settings

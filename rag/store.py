@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from chromadb import Documents, EmbeddingFunction, Embeddings
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from .chunking import Chunk
 from .embedder import INTEGER_NAME, SHIPPED_NAME, Embedder, MiniLMEmbedder
@@ -17,43 +16,51 @@ from .errors import StoreError
 from .filters import Filters
 
 
-@register_embedding_function
-class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Our ``Embedder`` as a Chroma embedding function, so Chroma records which model built a collection."""
+@functools.cache
+def _embedding_function_type() -> type:
+    """Our ``Embedder`` as a Chroma embedding function, so Chroma records which model built a
+    collection (and can rebuild it from that record). Defined on first use: importing chromadb
+    takes 0.4 s that the app's start does not need."""
+    from chromadb import Documents, EmbeddingFunction, Embeddings
+    from chromadb.utils.embedding_functions import register_embedding_function
 
-    def __init__(self, embedder: Embedder | None = None):
-        self.embedder = embedder or MiniLMEmbedder()
+    @register_embedding_function
+    class ChromaEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self, embedder: Embedder | None = None):
+            self.embedder = embedder or MiniLMEmbedder()
 
-    def __call__(self, input: Documents) -> Embeddings:
-        return list(self.embedder.embed(list(input)))
+        def __call__(self, input: Documents) -> Embeddings:
+            return list(self.embedder.embed(list(input)))
 
-    @staticmethod
-    def name() -> str:
-        return "rag-abstracts"
+        @staticmethod
+        def name() -> str:
+            return "rag-abstracts"
 
-    def get_config(self) -> dict[str, Any]:
-        return {"model": self.embedder.name, "max_tokens": self.embedder.max_tokens}
+        def get_config(self) -> dict[str, Any]:
+            return {"model": self.embedder.name, "max_tokens": self.embedder.max_tokens}
 
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
-        model = config.get("model")
-        if model not in (None, SHIPPED_NAME, INTEGER_NAME):
-            raise StoreError(f"collection was built with embedder {model!r}; open it with that embedder")
-        from .settings import Settings
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> ChromaEmbeddingFunction:
+            model = config.get("model")
+            if model not in (None, SHIPPED_NAME, INTEGER_NAME):
+                raise StoreError(f"collection was built with embedder {model!r}; open it with that embedder")
+            from .settings import Settings
 
-        return ChromaEmbeddingFunction(
-            MiniLMEmbedder(
-                max_tokens=config.get("max_tokens", 256),
-                integer_matmul=model == INTEGER_NAME,
-                cache=Settings.from_env().model_cache_dir,
+            return ChromaEmbeddingFunction(
+                MiniLMEmbedder(
+                    max_tokens=config.get("max_tokens", 256),
+                    integer_matmul=model == INTEGER_NAME,
+                    cache=Settings.from_env().model_cache_dir,
+                )
             )
-        )
 
-    def default_space(self) -> Literal["cosine"]:
-        return "cosine"
+        def default_space(self) -> Literal["cosine"]:
+            return "cosine"
 
-    def supported_spaces(self) -> list[Literal["cosine", "l2", "ip"]]:
-        return ["cosine"]
+        def supported_spaces(self) -> list[Literal["cosine", "l2", "ip"]]:
+            return ["cosine"]
+
+    return ChromaEmbeddingFunction
 
 
 _PAGE = 10_000  # rows per Chroma get when reading a whole collection
@@ -98,7 +105,7 @@ class VectorStore:
 
     def _open(self, name: str):
         """The collection, created marked with our embedder; refuses one built by another embedder."""
-        function = ChromaEmbeddingFunction(self.embedder)
+        function = _embedding_function_type()(self.embedder)
         existing = {c.name for c in self._client.list_collections()}
         if name not in existing:
             return self._client.create_collection(
