@@ -9,22 +9,30 @@ carry their relation in their grammar, and the sentence the answer rests on can 
 - roles: "Which method does B outperform?" answered "A" from "A outperforms B": the source states
   the relation with the roles reversed.
 
-Each rule speaks only when the source sentence clearly shows the other relation; anything it
-cannot read passes (the model and the other checks decide).
+Each rule speaks when the source clearly shows the other relation, and, for these two shapes,
+when the source states the asked relation for something else: the asked change of another
+quantity ("reduces compute by 5x" does not answer "by how much does it reduce accuracy?"), or a
+comparison whose sides do not hold the asked subject and the answer. Anything a rule cannot read
+passes (the model and the other checks decide): a number found in no sentence, a sentence with no
+change word, a subject given as a paper's title.
 """
 
 from __future__ import annotations
 
 import re
 
-from .text import fold, sentences
+from .text import STOPWORDS, content_terms, fold, mentions, sentences, stem, words
 
 # Words that state a change up or down, by their stems ("reduc" covers reduces, reduction, ...).
-_DOWN = ("reduc", "decreas", "lower", "cut", "shrink", "sav", "drop", "declin", "degrad")
-_UP = ("increas", "improv", "boost", "rais", "gain", "enhanc", "grow", "outperform", "surpass")
+# Not "more" or "less": "by more than 50%" states no direction.
+_DOWN = ("reduc", "decreas", "lower", "cut", "shrink", "sav", "drop", "declin", "degrad", "fewer")
+_UP = ("increas", "improv", "boost", "rais", "gain", "enhanc", "grow", "outperform", "surpass", "higher")
+# Comparisons, whose sides matter: "A outperforms B" says nothing B outperforms.
+_COMPARES = ("outperform", "surpass", "beat", "exceed", "outpac", "outscor", "dominat")
 _ASKED_DIRECTION = re.compile(r"\bby how much does (?P<rest>.+)", re.I)
 _ASKED_ROLES = re.compile(r"^which \w+ does (?P<subject>.+?) (?P<verb>\w+)\??$", re.I)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x|×)?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 def _direction(word: str) -> str | None:
@@ -42,41 +50,90 @@ def wrong_relation(question: str, answer: str, source_text: str) -> str:
 
 
 def _wrong_direction(question: str, answer: str, source_text: str) -> str:
-    """The asked verb goes one way; the change the source gives the answer's number for goes the
-    other (the nearest change word before the number in its sentence)."""
+    """ "By how much does X <verb> Y?": the change the source gives the answer's number for must
+    go the asked way and be a change of Y. A change word before the number ("reduces latency by
+    54%") or just after it ("a 54% reduction in latency") is the one the number belongs to."""
     asked = _ASKED_DIRECTION.search(fold(question))
     if asked is None:
         return ""
     # The asked verb is the first change word after "does": the subject may be several words
     # ('the paper "Optimized Minimal 3D Gaussian Splatting"').
-    verb = next((w for w in re.findall(r"[A-Za-z]+", asked.group("rest")) if _direction(w)), "")
-    direction = _direction(verb) if verb else None
-    numbers = [n.strip() for n in _NUMBER.findall(answer)]
-    if direction is None or not numbers:
+    rest = asked.group("rest")
+    verb = next((m for m in _WORD.finditer(rest) if _direction(m.group())), None)
+    numbers = _NUMBER.findall(answer)
+    if verb is None or not numbers:
         return ""
+    direction, quantity = _direction(verb.group()), content_terms(rest[verb.end() :]) - {"paper"}
+    other_way = other_quantity = ""
     for sentence in sentences(source_text):
         for number in numbers:
-            at = sentence.find(number)
-            if at < 0:
-                continue
-            changes = [d for w in re.findall(r"[A-Za-z]+", sentence[:at]) if (d := _direction(w))]
-            if changes and changes[-1] != direction:
-                return f"the source gives {number} for a change the other way than {verb!r}"
+            for change, window in _changes_at(sentence, number):
+                if change != direction:
+                    other_way = number
+                elif _of_quantity(window, quantity):
+                    return ""
+                else:
+                    other_quantity = number
+    if other_way:
+        return f"the source gives {other_way} for a change the other way than {verb.group()!r}"
+    if other_quantity:
+        asked_quantity = " ".join(sorted(quantity))
+        return f"the source gives {other_quantity} for a change of something other than {asked_quantity!r}"
     return ""
 
 
+def _changes_at(sentence: str, number: str) -> list[tuple[str, str]]:
+    """(direction, the words it governs) of the change each mention of ``number`` belongs to: the
+    nearest change word before it, with the words between; or the word right after it, with the
+    six words after that."""
+    found = []
+    for at in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d])", sentence):
+        before = list(_WORD.finditer(sentence[: at.start()]))
+        changes = [(m, d) for m in before if (d := _direction(m.group()))]
+        if changes:
+            word, direction = changes[-1]
+            found.append((direction, sentence[word.end() : at.start()]))
+        after = _WORD.findall(sentence[at.end() :])
+        # "54% reduction", "54% lower": not "54%, improving ...", which starts another clause.
+        if after and not after[0].endswith("ing") and (direction_after := _direction(after[0])):
+            found.append((direction_after, " ".join(after[1:7])))
+    return found
+
+
+def _of_quantity(window: str, quantity: set[str]) -> bool:
+    """Whether at least half the asked quantity's words are among the first four content words
+    of ``window``: what changes comes right after the change word ("reduces the amount of compute
+    needed to reach the same accuracy by 5x" changes the compute, not the accuracy)."""
+    if not quantity:
+        return True
+    changed = [stem(w) for w in words(window) if w.lower() not in STOPWORDS and len(w) > 2][:4]
+    return 2 * len(quantity & set(changed)) >= len(quantity)
+
+
 def _reversed_roles(question: str, answer: str, source_text: str) -> str:
-    """ "Which X does S V?" over a source whose every sentence with S and V has S after V: the
-    source states S as what is V-ed ("A outperforms S"), never as the one that V-s."""
+    """ "Which X does S V?": the source must not have S only on the receiving end of V ("A
+    outperforms S"); and for a comparison, some sentence must put S before V and the answer
+    after it."""
     asked = _ASKED_ROLES.match(fold(question).strip())
     if not asked:
         return ""
     subject, verb = asked.group("subject").strip(), asked.group("verb").lower()[:6]
-    orders = []
+    named = answer.split(":", 1)[0]
+    orders, stated = [], False
     for sentence in sentences(source_text):
         at_verb, at_subject = sentence.lower().find(verb), sentence.find(subject)
         if at_verb >= 0 and at_subject >= 0:
             orders.append(at_subject < at_verb)
+            stated = stated or (at_subject < at_verb and _names_any(sentence[at_verb:], named))
     if orders and not any(orders):
         return f"the source has {subject} on the receiving end of {asked.group('verb')!r}, not doing it"
+    compares = asked.group("verb").lower().startswith(_COMPARES)
+    compares = compares and not subject.lower().startswith(("the ", "this ", "our "))
+    if compares and not stated:
+        return f"no source sentence states that {subject} {asked.group('verb')}s {named.strip()!r}"
     return ""
+
+
+def _names_any(text: str, named: str) -> bool:
+    """Whether ``text`` mentions any word of the answer's name."""
+    return any(mentions(text, w) for w in words(named) if w.lower() not in {"the", "a", "an", "and", "of"})

@@ -12,8 +12,8 @@ ABSTRACT = ("We propose PointKAN for point clouds. Experiments show that PointKA
 def test_an_answer_with_the_roles_reversed_is_withdrawn():
     assert wrong_relation("Which method does PointMLP outperform?", "PointKAN", ABSTRACT)
     assert not wrong_relation("Which method does PointKAN outperform?", "PointMLP", ABSTRACT)
-    # A source that never puts the two in one sentence says nothing either way: the rule is silent.
-    assert not wrong_relation("Which method does PointMLP outperform?", "x", "PointMLP is a baseline.")
+    # A source that never states the comparison does not answer it either.
+    assert "no source sentence" in wrong_relation("Which method does PointMLP outperform?", "x", "PointMLP is a baseline.")
 
 
 def test_a_number_given_for_a_change_the_other_way_is_withdrawn():
@@ -38,3 +38,26 @@ def test_a_subject_of_several_words_does_not_hide_the_asked_verb():
     question = 'By how much does the paper "Optimized Minimal 3D Gaussian Splatting" increase storage requirements?'
     assert wrong_relation(question, "50%: OMG reduces storage requirements by nearly 50%", abstract)
     assert not wrong_relation(question.replace("increase", "reduce"), "by nearly 50%", abstract)
+
+
+def test_a_number_given_for_the_asked_change_of_another_quantity_is_withdrawn():
+    source = "Sleep-time compute can reduce the amount of test-time compute needed to reach the same accuracy by ~5x."
+    assert "something other than" in wrong_relation("By how much does sleep-time compute reduce accuracy?",
+                                                     "By ~5x", source)
+    assert not wrong_relation("By how much does sleep-time compute reduce the test-time compute?", "5x", source)
+
+
+def test_a_change_word_after_the_number_or_a_direction_free_modifier_reads_as_stated():
+    assert not wrong_relation("By how much does AutoQ reduce latency?", "54%",
+                              "AutoQ gives a 54% reduction in latency, improving throughput.")
+    assert not wrong_relation("By how much does AutoQ reduce memory?", "50%",
+                              "AutoQ reduces memory by more than 50%, improving throughput.")
+
+
+def test_a_comparison_answer_must_sit_on_the_other_side_of_the_asked_subject():
+    source = "We compare TALR with SFT. TALR consistently outperforms these baselines."
+    assert "no source sentence states that SFT" in wrong_relation("Which method does SFT outperform?",
+                                                                   "TALR: TALR consistently outperforms", source)
+    assert not wrong_relation("Which method does TALR outperform?", "these baselines", source)
+    # A subject given as the paper itself is written "we" or "our method" in its abstract: silent.
+    assert not wrong_relation('Which method does the paper "Trade-offs" outperform?', "SFT", source)
