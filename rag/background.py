@@ -65,7 +65,13 @@ class SummaryWorker:
     def _run(self) -> None:
         while True:
             try:
-                made = self.library.summarize_pending(progress=self._progress, prefer=self._wanted_now)
+                # The first lines (the ones a reader is shown first: Today's for-you order when it
+                # is open) get every candidate; the rest of the day its greedy line, sooner.
+                made = self.library.summarize_pending(
+                    progress=self._progress,
+                    prefer=self._wanted_now,
+                    full_lines=self.library.settings.digest_top,
+                )
                 log.info("background summaries: %d made", made)
                 log.info("read ahead for questions: %d papers", self.library.read_ahead())
             except RagError as exc:

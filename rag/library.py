@@ -552,13 +552,16 @@ class Library:
         background: bool = True,
         prefer: Callable[[], Iterable[str]] | None = None,
         paper_ids: Sequence[str] | None = None,
+        full_lines: int | None = None,
     ) -> int:
         """Summarise the papers that have no summary yet, one at a time, and return how many were
         made: ``paper_ids``, else the ones a reader is shown first (``newest``), never the whole
         library unasked. Each is cached on disk as it is made: a killed run loses nothing and a
         re-run resumes. In the ``background`` each waits while a question waits for the model.
         ``prefer()``, asked before each paper, names papers to do first (the ones an open digest
-        is waiting for), even outside that set."""
+        is waiting for), even outside that set. With ``full_lines``, only that many get every
+        candidate (``summary_candidates``) and the rest their greedy line: a day's tail in the
+        time left."""
         llm, method = self.llm(model), Method.from_settings(self.settings)
         papers = self._catalog.papers(list(paper_ids)) if paper_ids is not None else self.newest()
         pending = {p.id: p for p in papers if not cached(p, llm.name, method, self._catalog)}
@@ -574,7 +577,14 @@ class Library:
             )
             if chosen is None:
                 return made
-            summarize(pending.pop(chosen), llm, self._catalog, method, background=background)
+            full = full_lines is None or made < full_lines
+            summarize(
+                pending.pop(chosen),
+                llm,
+                self._catalog,
+                method if full else method.greedy(),
+                background=background,
+            )
             made += 1
             if progress:
                 progress(made, made + len(pending))

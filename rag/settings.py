@@ -186,7 +186,9 @@ class Settings:
     # Where `rag daily` mails the digest; empty: it prints it.
     daily_email: str = ""
     # Papers of a new digest (`rag digest --new`) summarised before it is sent; the rest are listed
-    # by title: at ~2.4 s a line, 20 take under a minute.
+    # by title: at ~2.9 s a line, 20 take under a minute. Also how many lines of a background run
+    # get every candidate: the rest get the greedy line (1.4x faster), so a day of 250 papers is
+    # written in under 10 minutes on 2 cores.
     digest_top: int = 20
     # Mail server for digests: smtp://host:port (STARTTLS when offered) or smtps://host:port.
     smtp_url: str = ""

@@ -3,7 +3,7 @@
 import threading
 import time
 
-from rag import ModelError
+from rag import ModelError, Settings
 from rag.background import SummaryWorker
 
 
@@ -13,9 +13,12 @@ class ScriptedLibrary:
     def __init__(self, fail=False):
         self.runs, self.release, self.fail = [], threading.Event(), fail
         self.read_aheads = 0
+        self.settings = Settings()
+        self.full_lines = []
 
-    def summarize_pending(self, progress, prefer):
+    def summarize_pending(self, progress, prefer, full_lines):
         self.runs.append(list(prefer()))
+        self.full_lines.append(full_lines)
         if self.fail == "bug":
             raise KeyError("p9")
         if self.fail:
@@ -42,6 +45,7 @@ def test_a_start_during_a_run_makes_it_go_over_the_library_once_more():
     worker.want(["p3"])
     worker.start()
     assert wait_until(lambda: library.runs) and worker.running
+    assert library.full_lines == [Settings().digest_top]  # the first lines in full, the rest greedy
     worker.start()  # papers were ingested meanwhile
     worker.start()  # twice: still one more pass, not two
     library.release.set()

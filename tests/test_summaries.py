@@ -160,3 +160,18 @@ def test_the_newest_papers_are_read_ahead_once_as_a_questions_best_source(seeded
     newest = seeded.papers()[:4]
     assert [m[1]["content"].split("\n")[2] for m in llm.read_ahead_prompts] == [f"[1] Title: {p.title}" for p in newest]
     assert all(m[0]["content"] == prompts.QA_SYSTEM for m in llm.read_ahead_prompts)
+
+
+def test_a_background_run_gives_its_first_lines_every_candidate_and_the_rest_the_greedy_line(seeded, monkeypatch):
+    """A day's tail is written 1.4x faster; a lookup by the full method finds the greedy line."""
+    from rag.summaries import Method, cached
+
+    llm = title_word_lines()
+    monkeypatch.setattr(seeded, "llm", lambda model=None, fmt=None: llm)
+    first = seeded.papers()[-1]
+    assert seeded.summarize_pending(prefer=lambda: [first.id], full_lines=2) == 21
+    assert llm.counts == [4, 4] + [1] * 19 and title_of(llm.sent[0]) == first.title
+    method = Method.from_settings(seeded.settings)
+    assert all(cached(p, llm.name, method, seeded._catalog) for p in seeded.papers())
+    assert len(seeded.summaries_ready([p.id for p in seeded.papers()])) == 21
+    assert seeded.digest(wait=False).pending == 0 and len(llm.sent) == 21  # nothing made again
