@@ -82,6 +82,8 @@ def is_yes_no(question: str) -> bool:
     blind pedestrians accurate?"), or it is a question with no question word at all: an
     elliptical one ("Aripiprazole: a new risk factor for pathological gambling?", "Storage of
     vaccines: weak link in the cold chain?") asks whether, since it does not ask what or which."""
+    # A quoted title is a name, whatever it holds ('the paper "TL;DR: Too Long, Do Re-weighting"').
+    question = re.sub(r'"[^"]+"', "X", question)
     sentence = re.split(r"[:;.]\s+", question.strip())[-1]
     clause = re.split(r",\s+", sentence)[-1]
     if any(part.split(maxsplit=1)[0].lower() in _AUXILIARIES for part in (sentence, clause) if part.strip()):

@@ -64,10 +64,13 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
     if verb is None or not numbers:
         return ""
     direction, quantity = _direction(verb.group()), content_terms(rest[verb.end() :]) - {"paper"}
-    other_way = other_quantity = ""
+    other_way = other_quantity = no_change = ""
     for sentence in sentences(source_text):
         for number in numbers:
-            for change, window in _changes_at(sentence, number):
+            changes = _changes_at(sentence, number)
+            if not changes and _mentions_number(sentence, number):
+                no_change = number
+            for change, window in changes:
                 if change != direction:
                     other_way = number
                 elif _of_quantity(window, quantity):
@@ -76,10 +79,20 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
                     other_quantity = number
     if other_way:
         return f"the source gives {other_way} for a change the other way than {verb.group()!r}"
+    if no_change and not other_quantity:
+        return f"the source gives {no_change} for no change at all ({verb.group()!r} asked)"
     if other_quantity:
         asked_quantity = " ".join(sorted(quantity))
         return f"the source gives {other_quantity} for a change of something other than {asked_quantity!r}"
     return ""
+
+
+def _number_at(number: str) -> re.Pattern:
+    return re.compile(rf"(?<![\d.]){re.escape(number)}(?![\d])")
+
+
+def _mentions_number(sentence: str, number: str) -> bool:
+    return bool(_number_at(number).search(sentence))
 
 
 def _changes_at(sentence: str, number: str) -> list[tuple[str, str]]:
@@ -87,7 +100,7 @@ def _changes_at(sentence: str, number: str) -> list[tuple[str, str]]:
     nearest change word before it, with the words between; or the word right after it, with the
     six words after that."""
     found = []
-    for at in re.finditer(rf"(?<![\d.]){re.escape(number)}(?![\d])", sentence):
+    for at in _number_at(number).finditer(sentence):
         before = list(_WORD.finditer(sentence[: at.start()]))
         changes = [(m, d) for m in before if (d := _direction(m.group()))]
         if changes:
@@ -101,13 +114,14 @@ def _changes_at(sentence: str, number: str) -> list[tuple[str, str]]:
 
 
 def _of_quantity(window: str, quantity: set[str]) -> bool:
-    """Whether at least half the asked quantity's words are among the first four content words
-    of ``window``: what changes comes right after the change word ("reduces the amount of compute
-    needed to reach the same accuracy by 5x" changes the compute, not the accuracy)."""
+    """Whether most of the asked quantity's words are among the first four content words of
+    ``window``: what changes comes right after the change word ("reduces the amount of compute
+    needed to reach the same accuracy by 5x" changes the compute, not the accuracy; "intratopic
+    similarity" is not "intertopic similarity")."""
     if not quantity:
         return True
     changed = [stem(w) for w in words(window) if w.lower() not in STOPWORDS and len(w) > 2][:4]
-    return 2 * len(quantity & set(changed)) >= len(quantity)
+    return 2 * len(quantity & set(changed)) > len(quantity)
 
 
 def _reversed_roles(question: str, answer: str, source_text: str) -> str:
@@ -118,7 +132,9 @@ def _reversed_roles(question: str, answer: str, source_text: str) -> str:
     if not asked:
         return ""
     subject, verb = asked.group("subject").strip(), asked.group("verb").lower()[:6]
-    named = answer.split(":", 1)[0]
+    # What the answer names beside the asked subject ("MASt3R outperforms DUSt3R" names DUSt3R).
+    subject_words = {w.lower() for w in words(subject)}
+    named = " ".join(w for w in words(answer.split(":", 1)[0]) if w.lower() not in subject_words)
     orders, stated = [], False
     for sentence in sentences(source_text):
         at_verb, at_subject = sentence.lower().find(verb), sentence.find(subject)
@@ -129,6 +145,8 @@ def _reversed_roles(question: str, answer: str, source_text: str) -> str:
         return f"the source has {subject} on the receiving end of {asked.group('verb')!r}, not doing it"
     compares = asked.group("verb").lower().startswith(_COMPARES)
     compares = compares and not subject.lower().startswith(("the ", "this ", "our "))
+    if compares and not named.strip():
+        return f"the answer names only {subject}, the one asked about"
     if compares and not stated:
         return f"no source sentence states that {subject} {asked.group('verb')}s {named.strip()!r}"
     return ""

@@ -61,3 +61,25 @@ def test_a_comparison_answer_must_sit_on_the_other_side_of_the_asked_subject():
     assert not wrong_relation("Which method does TALR outperform?", "these baselines", source)
     # A subject given as the paper itself is written "we" or "our method" in its abstract: silent.
     assert not wrong_relation('Which method does the paper "Trade-offs" outperform?', "SFT", source)
+
+
+def test_a_number_the_source_gives_for_no_change_or_for_a_neighbouring_quantity_answers_no_change():
+    source = "Experiments achieve top-1 accuracies of 91.67% for ALPR and 66.67% for make recognition."
+    assert "no change" in wrong_relation('By how much does the paper "Vehicles" degrade results?', "91.67%", source)
+    source = "FinTextSim increases intratopic similarity by 81% and reduces intertopic similarity by 100%."
+    assert wrong_relation("By how much does FinTextSim increase intertopic similarity?", "81%", source)
+    assert not wrong_relation("By how much does FinTextSim increase intratopic similarity?", "81%", source)
+
+
+def test_a_comparison_answered_with_its_own_subject_or_a_name_on_the_wrong_side_is_withdrawn():
+    assert "names only GPT-5" in wrong_relation("Which method does GPT-5 outperform?", "GPT-5: LLMs such as GPT-5.",
+                                                "LLMs such as GPT-5 outperform clinicians on some questions.")
+    source = "Mixture-Embedding RAG does not outperform vanilla RAG."
+    assert wrong_relation("Which method does RAG outperform?", "Mixture-Embedding RAG", source)
+
+
+def test_a_quoted_title_with_a_colon_and_a_do_does_not_make_a_question_yes_no():
+    from rag.questions import is_yes_no
+
+    assert not is_yes_no('By how much does the paper "TL;DR: Too Long, Do Re-weighting" increase output tokens?')
+    assert is_yes_no('Does the paper "TL;DR: Too Long, Do Re-weighting" reduce output tokens?')
