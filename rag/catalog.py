@@ -91,6 +91,11 @@ def _paper(row: tuple) -> Paper:
     )
 
 
+# A word in fewer chunks than this costs FTS5 a millisecond or two, however large the library: only
+# words above it are left out of BM25, so a small library (the 21 seeds: 5% is one chunk) keeps them.
+_RARE_ENOUGH = 1000
+
+
 class Catalog:
     def __init__(self, path: Path):
         self.path = path
@@ -434,7 +439,7 @@ class Catalog:
         (Keeping the two rarest kept "which" beside "MMA" in "Which datasets is MMA evaluated on?":
         36,000 chunks scored at 80,000 papers, 66 ms, for a word that ranks nothing.)"""
         counts = {term: self._chunks_with(term) for term in terms}
-        common = max_share * max(1, self._chunks_with(""))
+        common = max(max_share * self._chunks_with(""), _RARE_ENOUGH)
         rarest = sorted(terms, key=lambda t: counts[t])
         return rarest[:1] + [t for t in rarest[1:] if counts[t] <= common]
 

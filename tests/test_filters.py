@@ -185,7 +185,8 @@ def test_a_new_papers_keyword_rows_are_written_without_reading_the_whole_index(t
     assert catalog.chunk_count() == 1 and catalog.distinct("category") == ["cs.CL"]
 
 
-def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_rarest(tmp_path):
+def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_rarest(tmp_path, monkeypatch):
+    from rag import catalog as catalog_module
     from rag.catalog import Catalog
     from rag.chunking import Chunk
     from rag.paper import Paper
@@ -197,6 +198,8 @@ def test_bm25_leaves_out_words_most_chunks_hold_but_keeps_the_rarest(tmp_path):
         catalog.commit([(paper, [Chunk(f"p{i}#0", paper.id, paper.title, text, 0)])])
     question = "Which model is evaluated with foveated downsampling?"
     terms = sorted(set(question.lower().rstrip("?").split()))
+    assert sorted(catalog._informative(terms, 0.1)) == terms  # a small library: every word is cheap
+    monkeypatch.setattr(catalog_module, "_RARE_ENOUGH", 0)  # as in a library of 100,000 chunks
     assert sorted(catalog._informative(terms, 0.1)) == ["downsampling", "foveated", "which", "with"]
     assert catalog._informative(["evaluated", "is", "model"], 0.1) == ["evaluated"]  # all common: one
     assert catalog.keyword_search(question, 1, max_share=0.1)[0].paper_id == "p7"
