@@ -416,8 +416,8 @@ class Catalog:
         self, query: str, limit: int, paper_ids: Sequence[str] | None = None, max_share: float = 1.0
     ) -> list[KeywordHit]:
         """The ``limit`` chunks best matching any of the query's words (BM25), among ``paper_ids``
-        when given. Words found in more than ``max_share`` of the chunks are left out (the rarest
-        word is always kept): they barely move BM25's ranking, but FTS5 scores every
+        when given. Words found in more than ``max_share`` of the chunks (and in more than
+        ``_RARE_ENOUGH``) are left out (the rarest word is always kept): they barely move BM25's ranking, but FTS5 scores every
         chunk that matches any word, so "the" or "model" alone cost as much as the whole index."""
         terms = sorted(set(re.findall(r"\w+", query.lower())))
         if not terms or paper_ids == []:
