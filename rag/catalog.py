@@ -417,8 +417,9 @@ class Catalog:
     ) -> list[KeywordHit]:
         """The ``limit`` chunks best matching any of the query's words (BM25), among ``paper_ids``
         when given. Words found in more than ``max_share`` of the chunks (and in more than
-        ``_RARE_ENOUGH``) are left out (the rarest word is always kept): they barely move BM25's ranking, but FTS5 scores every
-        chunk that matches any word, so "the" or "model" alone cost as much as the whole index."""
+        ``_RARE_ENOUGH``) are left out, the rarest word always kept: they barely move BM25's
+        ranking, but FTS5 scores every chunk that matches any word, so "the" or "model" alone
+        cost as much as the whole index."""
         terms = sorted(set(re.findall(r"\w+", query.lower())))
         if not terms or paper_ids == []:
             return []
