@@ -57,8 +57,8 @@ class Settings:
     candidates: int = 50
     # BM25 leaves out a question's words found in more than this share of the chunks and in more
     # than 1,000 of them (keeping its rarest): such words barely change the ranking, but FTS5
-    # scores every chunk holding any word, so "the" alone costs a scan of the whole index. At 80,000 papers, BM25's p95 was 38.5 ms
-    # at 0.1 and 21.9 ms at 0.05 (docs/benchmarks.md: search at 80k).
+    # scores every chunk holding any word, so "the" alone costs a scan of the whole index. At
+    # 80,000 papers, BM25's p95 was 38.5 ms at 0.1 and 21.9 ms at 0.05 (docs/benchmarks.md).
     keyword_max_share: float = 0.05
     # Reciprocal rank fusion constant; 60 is the value from Cormack et al. 2009.
     rrf_k: int = 60
