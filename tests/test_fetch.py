@@ -39,6 +39,14 @@ def feed(entries: list[str], total: int, start: int) -> str:
 </feed>"""
 
 
+def reply(handler: BaseHTTPRequestHandler, body: str, content_type: str) -> None:
+    """Answer a test server's request with 200 and ``body``."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", content_type)
+    handler.end_headers()
+    handler.wfile.write(body.encode())
+
+
 class FakeArxiv:
     """Serves ``self.entries`` newest first, ``max_results`` at a time; records every request."""
 
@@ -58,11 +66,7 @@ class FakeArxiv:
                     self.end_headers()
                     return
                 start, size = int(query["start"]), int(query["max_results"])
-                body = feed(api.entries[start : start + size], len(api.entries), start).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/atom+xml")
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, feed(api.entries[start : start + size], len(api.entries), start), "application/atom+xml")
 
             def log_message(self, *args):
                 pass
@@ -132,11 +136,7 @@ def test_the_hugging_face_daily_list_is_stored_by_arxiv_id(tmp_path, arxiv):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             seen.append(dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query)))
-            body = json_module.dumps(items).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
+            reply(self, json_module.dumps(items), "application/json")
 
         def log_message(self, *args):
             pass
