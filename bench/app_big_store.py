@@ -12,7 +12,10 @@ summaries of the newest day start as they would):
 - digest: from clicking "Generate digest" (the newest day) until the table or its status shows;
 - ask filters: the arXiv-category choices are in the Ask tab's dropdown once the page is loaded;
 - import_gradio: a fresh interpreter importing gradio alone, after each launch (the floor under
-  the start on this machine at that moment).
+  the start on this machine at that moment);
+- with ``--ask``, peak memory: after the tabs, an open question and a yes/no question asked in the
+  Ask tab (both models loaded, the background summaries running), the app process's peak resident
+  set (VmHWM) in MB.
 """
 
 import argparse
@@ -41,7 +44,34 @@ def seconds_until(action, wait) -> float:
     return time.perf_counter() - started
 
 
-def one_launch(store: str) -> dict:
+ASKED = ("Which datasets are used to evaluate video diffusion models?",
+         "Does instruction tuning improve zero-shot performance of language models?")
+
+
+def ask_all(page) -> None:
+    """Each of ``ASKED`` in the Ask tab, each waited for until its answer stops changing."""
+    page.get_by_role("tab", name="Ask").click()
+    box, chat = page.locator("#question-box textarea"), page.locator("#answer-chat")
+    for question in ASKED:
+        before = chat.inner_text()
+        box.fill(question)
+        box.press("Enter")
+        last, still_since = before, time.perf_counter()
+        while time.perf_counter() - still_since < 8 or last == before:
+            page.wait_for_timeout(500)
+            now = chat.inner_text()
+            if now != last:
+                last, still_since = now, time.perf_counter()
+
+
+def peak_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM")
+
+
+def one_launch(store: str, ask: bool = False) -> dict:
     port = free_port()
     env = {**os.environ, "RAG_PORT": str(port)}
     times = {}
@@ -82,6 +112,9 @@ def one_launch(store: str) -> dict:
             times["digest"] = seconds_until(
                 lambda: page.locator("#digest-button").click(),
                 lambda: status.get_by_text("summar").wait_for())
+            if ask:
+                ask_all(page)
+                times["peak_mb"] = peak_mb(app.pid)
         finally:
             app.terminate()
             app.wait(timeout=30)
@@ -100,8 +133,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--store", required=True)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ask", action="store_true", help="also ask two questions; report peak memory")
     args = parser.parse_args()
-    runs = [{**one_launch(args.store), "import_gradio": import_seconds("gradio")} for _ in range(args.runs)]
+    runs = [{**one_launch(args.store, args.ask), "import_gradio": import_seconds("gradio")} for _ in range(args.runs)]
     report = {name: round(statistics.median(r[name] for r in runs), 2) for name in runs[0]}
     report.update(store=args.store, runs=args.runs, worst={k: round(max(r[k] for r in runs), 2) for k in runs[0]})
     print(json.dumps(report))

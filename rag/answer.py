@@ -59,10 +59,14 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     refusal: Refusal | None = None  # why there is no answer; None when there is one
     reason: str = ""  # for display: why it was refused, or which citations were dropped
-    verdict: str | None = None  # "yes", "no" or "maybe" for a yes/no question that was answered
-    # The model's log-probabilities of "Yes", "No" and "Maybe" opening the answer, which the
-    # verdict was decided from (empty when the model exposes no scores or the question is open).
+    # "yes", "no" or "maybe" for a yes/no question whose evidence is clear enough to show a
+    # verdict (settings.verdict_min_confidence); None otherwise, the quoted finding standing alone.
+    verdict: str | None = None
+    # The verdict words' log-probabilities, the mean over the orders the words were offered in,
+    # which the verdict is decided from (empty when the model exposes no scores or the question is
+    # open), and how clearly they decide (rag.verdict.Evidence.confidence).
     verdict_scores: dict = field(default_factory=dict)
+    verdict_confidence: float | None = None
     sources: list[Hit] = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds: retrieve, first_token, total
     # An open answer's chat messages, ending with the model's own output as the assistant's turn:

@@ -78,13 +78,16 @@ VERDICT_SYSTEM = "You answer questions about a research study from its abstract.
 VERDICT_OPENING = "Based on the results, the answer is"
 
 
-def verdict_messages(abstract: str, question: str) -> list[dict]:
+def verdict_messages(abstract: str, question: str, order: tuple[str, str] = ("yes", "no")) -> list[dict]:
+    """``order``: the two words in the order the question offers them; asking both orders shows
+    whether a verdict is the evidence's or the position's (rag.verdict.Evidence)."""
+    first, second = order
     return [
         {"role": "system", "content": VERDICT_SYSTEM},
         {
             "role": "user",
             "content": f"Abstract: {abstract}\n\nQuestion: {question}\n"
-            "Based on the results reported in the abstract, is the answer yes or no?",
+            f"Based on the results reported in the abstract, is the answer {first} or {second}?",
         },
     ]
 

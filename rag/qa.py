@@ -12,9 +12,9 @@ import json
 import re
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from . import prompts
+from . import datasets, prompts
 from . import verdict as verdicts
 from .answer import Answer, Citation, Refusal
 from .checks import check_claim, coverage, evidence_sentence, gate
@@ -23,7 +23,7 @@ from .planning import Plan, Turn
 from .questions import Kind
 from .settings import Settings
 from .sources import Sources, prompt_texts
-from .text import complete_sentences
+from .text import complete_sentences, sentences
 
 # (query, texts) -> each text's best sentence similarity to the query (``Library.sentence_similarities``)
 Similarities = Callable[[str, Sequence[str]], list[float]]
@@ -39,6 +39,7 @@ class Outcome:
     reason: str = ""
     verdict: str | None = None
     verdict_scores: dict = field(default_factory=dict)
+    verdict_confidence: float | None = None
     transcript: list[dict] = field(default_factory=list)
 
     @property
@@ -124,6 +125,7 @@ def answer_of(plan: Plan, outcome: Outcome, read: Sources, timings: dict, gated:
         reason="; ".join(notes),
         verdict=outcome.verdict,
         verdict_scores=outcome.verdict_scores,
+        verdict_confidence=outcome.verdict_confidence,
         sources=list(read.hits),
         timings=timings,
         transcript=outcome.transcript,
@@ -213,9 +215,12 @@ def yes_no_answer(
             f"refused before the verdict: the closest abstract holds {covered:.0%} of the question's terms",
         )
     abstract = sources.abstracts[lead]
-    scores = verdicts.scores(verdict_llm, question, abstract)
-    word = verdicts.decide(scores, settings.verdict_no_margin)
-    sentence = verdicts.finding(question, abstract)
+    evidence = verdicts.evidence(verdict_llm, question, abstract)
+    leaning = evidence.word(settings.verdict_no_margin)
+    confidence = evidence.confidence() if leaning else None
+    # Shown only where the evidence decides: an unclear verdict would be a coin flip in a badge.
+    word = leaning if confidence is not None and confidence >= settings.verdict_min_confidence else None
+    sentence = evidence.finding
     hit = sources.hits[lead]
     citation = Citation(
         number=lead + 1,
@@ -229,7 +234,8 @@ def yes_no_answer(
         text=verdicts.stated(word, sentence),
         citations=[citation],
         verdict=word.lower() if word else None,
-        verdict_scores={w: round(lp, 4) for w, lp in scores.items()},
+        verdict_scores={w: round(lp, 4) for w, lp in evidence.mean().items()},
+        verdict_confidence=None if confidence is None else round(confidence, 4),
     )
 
 
@@ -270,11 +276,34 @@ def check_answer(question: str, raw: str, sources: Sources, settings: Settings, 
         for n in check.kept
     ]
     dropped = f"dropped unsupported citations {check.dropped}" if check.dropped else ""
+    named = named_datasets(question, text, citations, sources)
+    if named:
+        citations = [replace(citations[0], sentence=named[1]), *citations[1:]]
     return Outcome(
-        text=with_its_evidence(text, citations),
+        text=f"{named[0]}: {named[1]}" if named else with_its_evidence(text, citations),
         citations=citations,
-        reason="; ".join(r for r in (cut, dropped) if r),
+        reason="; ".join(r for r in (cut, dropped, DATASETS_NAMED if named else "") if r),
     )
+
+
+DATASETS_NAMED = "the datasets given as the cited abstract names them"
+
+
+def named_datasets(
+    question: str, text: str, citations: list[Citation], sources: Sources
+) -> tuple[str, str] | None:
+    """For a which-datasets question whose answer names none of the datasets its first cited source
+    names (``rag.datasets``): those names, as listed, and the source's sentence naming the first."""
+    if not citations or not datasets.asks_datasets(question):
+        return None
+    lead = citations[0]
+    abstract = sources.abstracts[lead.number - 1]
+    known = f"{question} {lead.title}"
+    names = datasets.evaluated_on(abstract, known)
+    if not names or datasets.names_any(text, abstract, known):
+        return None
+    sentence = next(s for s in sentences(abstract) if datasets.names_one(s, names[:1]))
+    return datasets.listed(names), sentence
 
 
 class AnswerStreamParser:

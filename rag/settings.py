@@ -109,6 +109,10 @@ class Settings:
     # A "No" verdict needs log P(No) - log P(Yes) above this. 0: the model's own argmax, which
     # needs no labels; the 0.5B leans to "No" so much that it would need about 1.0.
     verdict_no_margin: float = 0.0
+    # A verdict badge is shown only when the evidence's confidence (rag.verdict.Evidence) reaches
+    # this; below it the answer is the quoted finding alone. The median of the thresholds chosen
+    # by 5-fold cross-validation on PubMedQA dev for 80% precision (bench/verdict_cv.py).
+    verdict_min_confidence: float = 0.0
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
     # Fixed sampling seed so the same question gives the same answer.

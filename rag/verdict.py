@@ -17,6 +17,10 @@ answered differently from an open one:
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass, field
+
 from . import prompts
 from .llm import LLM, Choice, Options
 from .text import best_of, sentences
@@ -49,11 +53,71 @@ def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, di
     return probe.chosen, dict(probe.scores)
 
 
-def scores(llm: LLM, question: str, abstract: str) -> dict[str, float]:
-    """The log-probabilities of "Yes", "No" and "Maybe" when ``llm`` is asked only what the
-    abstract's results support ({} from a model that exposes no scores)."""
+# The verdict prompt offers the two words in both orders: a small model leans to the word offered
+# first, and a verdict that changes with the order is the position's, not the evidence's.
+ORDERS = (("yes", "no"), ("no", "yes"))
+
+# No-difference and negation wording: a finding that says "no significant difference" supports
+# "No" whatever the model's scores say, and one without any supports "Yes" only.
+_NEGATIVE_WORDING = re.compile(
+    r"\b(no|not|nor|neither|without|never|none|cannot|failed to|unchanged|unrelated|independent of|"
+    r"similar|comparable|insignificant|nonsignificant|non-significant)\b|n't\b",
+    re.I,
+)
+
+
+def negative_wording(sentence: str) -> bool:
+    return bool(_NEGATIVE_WORDING.search(sentence))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a verdict is decided from: the words' log-probabilities under each order asked
+    (``ORDERS``), and the finding sentence the answer quotes."""
+
+    orders: list[dict[str, float]] = field(default_factory=list)
+    finding: str = ""
+
+    def probabilities(self) -> list[dict[str, float]]:
+        """Each order's scores as probabilities of the three words among themselves."""
+        out = []
+        for log_probs in self.orders:
+            total = sum(math.exp(lp) for lp in log_probs.values())
+            out.append({w: math.exp(lp) / total for w, lp in log_probs.items()})
+        return out
+
+    def mean(self) -> dict[str, float]:
+        """The words' log-probabilities averaged over the orders ({} without scores)."""
+        each = self.probabilities()
+        if not each or not all(each):
+            return {}
+        return {w: math.log(sum(p[w] for p in each) / len(each)) for w in WORDS}
+
+    def word(self, no_margin: float = 0.0) -> str | None:
+        """The verdict of the orders' mean probabilities (``decide``); None without scores."""
+        return decide(self.mean(), no_margin)
+
+    def confidence(self, use_finding: bool = True) -> float:
+        """How clearly the evidence decides: the smallest lead of the verdict word over the next
+        word in any order (a verdict some order does not put first leads by less than 0); with
+        ``use_finding``, -1 when the finding's wording contradicts a Yes or No."""
+        word = self.word()
+        if word is None:
+            return -1.0
+        if use_finding and word != "Maybe" and negative_wording(self.finding) != (word == "No"):
+            return -1.0
+        return min(p[word] - max(v for w, v in p.items() if w != word) for p in self.probabilities())
+
+
+def evidence(llm: LLM, question: str, abstract: str) -> Evidence:
+    """The verdict words' scores under the verdict prompt in both orders, over the abstract's
+    results part; the second order reads only the prompt's last words (the rest is held)."""
     results = " ".join(results_part(abstract))
-    return scored(llm, prompts.verdict_messages(results, question), prompts.VERDICT_OPENING)[1]
+    orders = [
+        scored(llm, prompts.verdict_messages(results, question, order), prompts.VERDICT_OPENING)[1]
+        for order in ORDERS
+    ]
+    return Evidence(orders=orders, finding=finding(question, abstract))
 
 
 def decide(log_probs: dict[str, float], no_margin: float) -> str | None:

@@ -24,10 +24,13 @@ Reply = str | list[str] | Callable[[list[dict]], str]
 
 
 class FakeLLM:
-    def __init__(self, replies: Sequence[Reply] | Reply = (), *, scores: dict[str, float] | None = None,
+    def __init__(self, replies: Sequence[Reply] | Reply = (), *,
+                 scores: dict[str, float] | Callable[[list[dict]], dict[str, float]] | None = None,
                  name: str = "fake-llm"):
         self.replies = [replies] if isinstance(replies, str) or callable(replies) else list(replies)
-        self.scores = scores or {}  # log-probabilities of a scored choice's words (none: undecided)
+        # log-probabilities of a scored choice's words, or a function of the messages giving them
+        # (none: undecided)
+        self.scores = scores or {}
         self.name = name
         self.sent: list[list[dict]] = []  # the messages of every completion, in order
         self.options: list[Options] = []
@@ -52,10 +55,11 @@ class FakeLLM:
         self.options.append(options)
         choice = options.choice
         if choice is not None and choice.options and choice.decide is not None:
-            if not self.scores:  # a model that exposes no scores leaves the choice undecided
+            scores = self.scores(messages) if callable(self.scores) else self.scores
+            if not scores:  # a model that exposes no scores leaves the choice undecided
                 yield choice.prefix
                 return
-            choice.scores = {w: self.scores.get(w, -20.0) for w in choice.options}
+            choice.scores = {w: scores.get(w, -20.0) for w in choice.options}
             choice.chosen = choice.decide(dict(choice.scores))
             yield choice.prefix + choice.options[choice.chosen]
             return

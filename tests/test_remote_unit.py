@@ -115,7 +115,7 @@ def test_a_yes_no_question_through_a_model_server_gets_a_verdict_from_the_server
     from rag import Library, Settings
     from rag import remote
 
-    completions = ScoringCompletions([("No", -0.2), ("Yes", -2.5)])
+    completions = ScoringCompletions([("Yes", -0.2), ("No", -2.5)])
     monkeypatch.setattr(remote, "_client", lambda *args, **kwargs: scripted_client(completions))
     settings = Settings.from_env(llm_url="http://127.0.0.1:9", llm_model="served-model", llm_retries=0,
                                  verdict_model="qwen2.5-coder-1.5b-instruct-q4_k_m")
@@ -124,5 +124,6 @@ def test_a_yes_no_question_through_a_model_server_gets_a_verdict_from_the_server
     answer = library.ask("Does LAMB train BERT in 76 minutes?")
     library.close()
     assert not answer.abstained, answer.reason
-    assert answer.verdict == "no" and answer.text.startswith("No. The abstract reports:")
-    assert [r["model"] for r in completions.requests] == ["served-model"]
+    assert answer.verdict == "yes" and answer.text.startswith("Yes. The abstract reports:")
+    # The two words asked in both orders (rag.verdict.ORDERS), both of the server's model.
+    assert [r["model"] for r in completions.requests] == ["served-model"] * 2

@@ -136,13 +136,51 @@ def test_a_bare_answer_to_which_paper_must_name_a_cited_paper():
     assert not named.abstained and named.citations[0].paper_id == "kmax"
 
 
-def test_the_verdict_is_read_from_the_results_prompt_over_the_last_sentences():
+def test_the_verdict_is_read_from_the_results_prompt_over_the_last_sentences_in_both_orders():
     llm = FakeLLM(scores={"Yes": -1.2, "No": -0.4, "Maybe": -9.0})
-    assert verdict.scores(llm, "Do statins reduce stroke?", TRIAL) == {"Yes": -1.2, "No": -0.4, "Maybe": -9.0}
-    system, user = llm.sent[0]
-    assert system["content"] == prompts.VERDICT_SYSTEM and "Do statins reduce stroke?" in user["content"]
-    assert "Larger trials are needed." in user["content"] and "widely prescribed" not in user["content"]
-    assert verdict.scores(FakeLLM(), "Do statins reduce stroke?", TRIAL) == {}
+    evidence = verdict.evidence(llm, "Do statins reduce stroke?", TRIAL)
+    assert evidence.orders == [{"Yes": -1.2, "No": -0.4, "Maybe": -9.0}] * 2
+    assert evidence.finding == "Statins did not reduce stroke in patients over 75 years."
+    (system, first), (_, second) = llm.sent
+    assert system["content"] == prompts.VERDICT_SYSTEM and "Do statins reduce stroke?" in first["content"]
+    assert "Larger trials are needed." in first["content"] and "widely prescribed" not in first["content"]
+    assert first["content"].endswith("is the answer yes or no?")
+    assert second["content"].endswith("is the answer no or yes?")
+    assert verdict.evidence(FakeLLM(), "Do statins reduce stroke?", TRIAL).mean() == {}
+
+
+def test_a_verdict_is_clear_only_when_both_orders_and_the_findings_wording_agree():
+    no_finding = "Statins did not reduce stroke in patients over 75 years."
+    clear = verdict.Evidence([log_probs(0.1, 0.85, 0.05), log_probs(0.2, 0.75, 0.05)], no_finding)
+    assert clear.word() == "No" and clear.confidence() == pytest.approx(0.55)  # the smaller lead
+    # Each order puts the word offered first ahead: the verdict is the position's.
+    flipping = verdict.Evidence([log_probs(0.7, 0.25, 0.05), log_probs(0.25, 0.7, 0.05)], no_finding)
+    assert flipping.confidence(use_finding=False) < 0
+    # The scores say Yes, the finding says "did not": not clear, whatever the scores' lead.
+    contradicted = verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, no_finding)
+    assert contradicted.word() == "Yes" and contradicted.confidence() == -1.0
+    assert contradicted.confidence(use_finding=False) == pytest.approx(0.85)
+    assert verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, "Statins reduced stroke by 30%.").confidence() > 0.8
+    assert verdict.Evidence([], no_finding).confidence() == -1.0
+
+
+def test_an_unclear_verdict_is_not_shown_and_the_finding_stands_alone():
+    hits = [Hit("trial", "Statins in the elderly", TRIAL, 0.02, dense_similarity=0.5)]
+    trial = Sources(tuple(hits), (TRIAL,), ())
+    question = "Do statins reduce stroke in the elderly?"
+
+    def leaning_to_the_first_word(messages):  # a model that picks whichever word it is offered first
+        first_yes = messages[-1]["content"].endswith("yes or no?")
+        return {"Yes": -0.4 if first_yes else -1.2, "No": -1.2 if first_yes else -0.4, "Maybe": -9.0}
+
+    unclear = yes_no_answer(planned(question, hits), trial, [0.7], FakeLLM(scores=leaning_to_the_first_word),
+                            Settings(verdict_min_confidence=0.1))
+    assert unclear.verdict is None and unclear.verdict_confidence < 0.1
+    assert unclear.text == 'The abstract reports: \u201cStatins did not reduce stroke in patients over 75 years.\u201d'
+    assert set(unclear.verdict_scores) == {"Yes", "No", "Maybe"}  # the lean is kept for the record
+    clear = yes_no_answer(planned(question, hits), trial, [0.7], FakeLLM(scores={"Yes": -3.0, "No": -0.1, "Maybe": -9.0}),
+                          Settings(verdict_min_confidence=0.1))
+    assert clear.verdict == "no" and clear.verdict_confidence > 0.8 and clear.text.startswith("No.")
 
 
 def test_a_yes_no_answer_quotes_the_closest_sources_finding_under_its_verdict():
@@ -155,7 +193,7 @@ def test_a_yes_no_answer_quotes_the_closest_sources_finding_under_its_verdict():
     assert answer.verdict == "no"
     assert answer.text == 'No. The abstract reports: \u201cStatins did not reduce stroke in patients over 75 years.\u201d'
     assert [(c.number, c.paper_id) for c in answer.citations] == [(2, "trial")]
-    assert answer.citations[0].sentence in TRIAL and answer.verdict_scores["No"] == -0.2
+    assert answer.citations[0].sentence in TRIAL and answer.verdict_scores["No"] > answer.verdict_scores["Yes"]
     # Without scores (a server that exposes none) the finding is still given, with no verdict.
     bare = yes_no_answer(planned(question, hits), both, [0.3, 0.8], FakeLLM(), Settings())
     assert bare.verdict is None and bare.text.startswith("The abstract reports:")
