@@ -232,4 +232,4 @@ def language_model(settings: Settings, model: str | None = None, fmt: str | None
     # A converted file is named by its own stem ("...-q4_k_m.q4_0"): it writes other summaries,
     # so the summary cache and the digest's "model" line must tell the two apart.
     name = spec.name if path.name == spec.file else path.stem
-    return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb)
+    return LocalLLM.shared(path, name, spec.chat_format, s.n_ctx, s.seed, s.prompt_cache_mb, s.llm_threads)

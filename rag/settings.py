@@ -115,6 +115,9 @@ class Settings:
     verdict_min_confidence: float = 0.0
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
+    # llama.cpp threads; 0: one per physical core. Two processes sharing the cores each with one
+    # thread per core slow each other down far more than half: llama.cpp's threads spin-wait.
+    llm_threads: int = 0
     # Fixed sampling seed so the same question gives the same answer.
     seed: int = 42
     # RAM (MB) for saved model states of recent answers' prompts, so a follow-up resumes its

@@ -32,10 +32,18 @@ _DONE = object()  # end-of-stream marker on a generation queue
 
 class LocalLLM:
     def __init__(
-        self, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int, prompt_cache_mb: int = 0
+        self,
+        path: Path,
+        name: str,
+        chat_format: str | None,
+        n_ctx: int,
+        seed: int,
+        prompt_cache_mb: int = 0,
+        threads: int = 0,
     ):
         self.path, self.name, self.chat_format, self.n_ctx, self.seed = path, name, chat_format, n_ctx, seed
         self.prompt_cache_mb = prompt_cache_mb
+        self.threads = threads or physical_cores()
         self.scheduler = Scheduler()
         self._llama: Any = None
         self._batch_contexts: dict[
@@ -44,12 +52,19 @@ class LocalLLM:
 
     @classmethod
     def shared(
-        cls, path: Path, name: str, chat_format: str | None, n_ctx: int, seed: int, prompt_cache_mb: int = 0
+        cls,
+        path: Path,
+        name: str,
+        chat_format: str | None,
+        n_ctx: int,
+        seed: int,
+        prompt_cache_mb: int = 0,
+        threads: int = 0,
     ) -> LocalLLM:
-        key = (str(path), chat_format, n_ctx, seed, prompt_cache_mb)
+        key = (str(path), chat_format, n_ctx, seed, prompt_cache_mb, threads)
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
-                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed, prompt_cache_mb)
+                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed, prompt_cache_mb, threads)
             return _INSTANCES[key]
 
     def load(self) -> Any:
@@ -62,7 +77,7 @@ class LocalLLM:
                 self._llama = Llama(
                     model_path=str(self.path),
                     n_ctx=self.n_ctx,
-                    n_threads=physical_cores(),
+                    n_threads=self.threads,
                     n_batch=512,
                     seed=self.seed,
                     chat_format=self.chat_format,
