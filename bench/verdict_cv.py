@@ -62,10 +62,13 @@ def rule_outputs(row: dict) -> dict[str, tuple[str | None, float]]:
     """(verdict word, confidence) under each rule compared."""
     forward = verdicts.Evidence(orders=row["orders"][:1], finding=row["finding"])
     both = verdicts.Evidence(orders=row["orders"], finding=row["finding"])
+    word = both.word()
+    leads = [p[word] - max(v for w, v in p.items() if w != word) for p in both.probabilities()] if word else [-1.0]
     return {
-        "one order, margin": (forward.word(), forward.confidence(use_finding=False)),
-        "both orders, margin": (both.word(), both.confidence(use_finding=False)),
-        "both orders + finding wording (shipped)": (both.word(), both.confidence()),
+        "one order, lead": (forward.word(), forward.lead()),
+        "both orders, smallest lead in one order": (word, min(leads)),
+        "both orders, lead of the mean": (word, both.lead()),
+        "both orders, lead of the mean, finding wording veto (shipped)": (word, both.confidence()),
     }
 
 

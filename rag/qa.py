@@ -217,7 +217,7 @@ def yes_no_answer(
     abstract = sources.abstracts[lead]
     evidence = verdicts.evidence(verdict_llm, question, abstract)
     leaning = evidence.word(settings.verdict_no_margin)
-    confidence = evidence.confidence() if leaning else None
+    confidence = evidence.confidence(settings.verdict_no_margin) if leaning else None
     # Shown only where the evidence decides: an unclear verdict would be a coin flip in a badge.
     word = leaning if confidence is not None and confidence >= settings.verdict_min_confidence else None
     sentence = evidence.finding

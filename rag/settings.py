@@ -110,9 +110,10 @@ class Settings:
     # needs no labels; the 0.5B leans to "No" so much that it would need about 1.0.
     verdict_no_margin: float = 0.0
     # A verdict badge is shown only when the evidence's confidence (rag.verdict.Evidence) reaches
-    # this; below it the answer is the quoted finding alone. The median of the thresholds chosen
-    # by 5-fold cross-validation on PubMedQA dev for 80% precision (bench/verdict_cv.py).
-    verdict_min_confidence: float = 0.0
+    # this; below it the answer is the quoted finding alone. The median of the five thresholds
+    # that 5-fold cross-validation on PubMedQA dev chose for 80% precision (0.28-0.34;
+    # bench/verdict_cv.py): no threshold was fitted to all of dev.
+    verdict_min_confidence: float = 0.31
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
     # llama.cpp threads; 0: one per physical core. Two processes sharing the cores each with one

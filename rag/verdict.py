@@ -57,8 +57,11 @@ def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, di
 # first, and a verdict that changes with the order is the position's, not the evidence's.
 ORDERS = (("yes", "no"), ("no", "yes"))
 
-# No-difference and negation wording: a finding that says "no significant difference" supports
-# "No" whatever the model's scores say, and one without any supports "Yes" only.
+
+# No-difference and negation wording: a finding that says "no significant difference" does not
+# read as a "Yes", and one without any such word does not read as a "No". Alone it is a weak
+# signal (right on about 60%); as a veto on the model's verdict it raises the precision of the
+# verdicts shown (bench/verdict_cv.py).
 _NEGATIVE_WORDING = re.compile(
     r"\b(no|not|nor|neither|without|never|none|cannot|failed to|unchanged|unrelated|independent of|"
     r"similar|comparable|insignificant|nonsignificant|non-significant)\b|n't\b",
@@ -97,16 +100,26 @@ class Evidence:
         """The verdict of the orders' mean probabilities (``decide``); None without scores."""
         return decide(self.mean(), no_margin)
 
-    def confidence(self, use_finding: bool = True) -> float:
-        """How clearly the evidence decides: the smallest lead of the verdict word over the next
-        word in any order (a verdict some order does not put first leads by less than 0); with
-        ``use_finding``, -1 when the finding's wording contradicts a Yes or No."""
-        word = self.word()
+    def lead(self, no_margin: float = 0.0) -> float:
+        """The verdict word's lead over the next word in the orders' mean probabilities (a
+        verdict that flips with the order leads by little); -1 without scores."""
+        mean = self.mean()
+        word = decide(mean, no_margin)
         if word is None:
             return -1.0
-        if use_finding and word != "Maybe" and negative_wording(self.finding) != (word == "No"):
-            return -1.0
-        return min(p[word] - max(v for w, v in p.items() if w != word) for p in self.probabilities())
+        probabilities = {w: math.exp(lp) for w, lp in mean.items()}
+        return probabilities[word] - max(p for w, p in probabilities.items() if w != word)
+
+    def contradicted(self, no_margin: float = 0.0) -> bool:
+        """Whether the finding's wording says otherwise: a "Yes" over a finding with negation or
+        no-difference wording, a "No" over one without any."""
+        word = self.word(no_margin)
+        return word in ("Yes", "No") and negative_wording(self.finding) != (word == "No")
+
+    def confidence(self, no_margin: float = 0.0) -> float:
+        """How clearly the evidence decides: ``lead``, or -1 when the finding's wording
+        contradicts the verdict (bench/verdict_cv.py compares the ways tried)."""
+        return -1.0 if self.contradicted(no_margin) else self.lead(no_margin)
 
 
 def evidence(llm: LLM, question: str, abstract: str) -> Evidence:

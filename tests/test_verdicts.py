@@ -149,19 +149,24 @@ def test_the_verdict_is_read_from_the_results_prompt_over_the_last_sentences_in_
     assert verdict.evidence(FakeLLM(), "Do statins reduce stroke?", TRIAL).mean() == {}
 
 
-def test_a_verdict_is_clear_only_when_both_orders_and_the_findings_wording_agree():
-    no_finding = "Statins did not reduce stroke in patients over 75 years."
-    clear = verdict.Evidence([log_probs(0.1, 0.85, 0.05), log_probs(0.2, 0.75, 0.05)], no_finding)
-    assert clear.word() == "No" and clear.confidence() == pytest.approx(0.55)  # the smaller lead
-    # Each order puts the word offered first ahead: the verdict is the position's.
-    flipping = verdict.Evidence([log_probs(0.7, 0.25, 0.05), log_probs(0.25, 0.7, 0.05)], no_finding)
-    assert flipping.confidence(use_finding=False) < 0
+def test_a_verdict_is_clear_only_when_it_leads_in_both_orders_and_the_finding_agrees():
+    finding = "Statins did not reduce stroke in patients over 75 years."
+    clear = verdict.Evidence([log_probs(0.1, 0.85, 0.05), log_probs(0.2, 0.75, 0.05)], finding)
+    assert clear.word() == "No" and clear.confidence() == pytest.approx(0.65)  # 0.8 against 0.15
+    # Each order puts the word offered first ahead: the verdict is the position's, and barely leads.
+    flipping = verdict.Evidence([log_probs(0.7, 0.25, 0.05), log_probs(0.25, 0.7, 0.05)], finding)
+    assert flipping.lead() == pytest.approx(0.0, abs=1e-9)
+    # "No" put ahead by the model's known lean (no_margin): its lead is what the scores give it.
+    assert clear.lead(no_margin=5.0) == pytest.approx(0.15 - 0.8)
     # The scores say Yes, the finding says "did not": not clear, whatever the scores' lead.
-    contradicted = verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, no_finding)
-    assert contradicted.word() == "Yes" and contradicted.confidence() == -1.0
-    assert contradicted.confidence(use_finding=False) == pytest.approx(0.85)
-    assert verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, "Statins reduced stroke by 30%.").confidence() > 0.8
-    assert verdict.Evidence([], no_finding).confidence() == -1.0
+    contradicted = verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, finding)
+    assert contradicted.contradicted() and contradicted.confidence() == -1.0
+    assert contradicted.lead() == pytest.approx(0.85)
+    affirmed = verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, "Statins reduced stroke by 30%.")
+    assert affirmed.confidence() == pytest.approx(0.85)
+    # A "No" over a finding with no negation or no-difference wording is not clear either.
+    assert verdict.Evidence(clear.orders, "Statins reduced stroke by 30%.").confidence() == -1.0
+    assert verdict.Evidence([], finding).confidence() == -1.0
 
 
 def test_an_unclear_verdict_is_not_shown_and_the_finding_stands_alone():
