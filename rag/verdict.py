@@ -58,12 +58,13 @@ def scored(llm: LLM, messages: list[dict], opening: str) -> tuple[str | None, di
 ORDERS = (("yes", "no"), ("no", "yes"))
 
 
-# No-difference and negation wording: a finding that says "no significant difference" does not
+# No-difference and negation wording ("not only ... but also" affirms): a finding that says "no
+# significant difference" does not
 # read as a "Yes", and one without any such word does not read as a "No". Alone it is a weak
 # signal (right on about 60%); as a veto on the model's verdict it raises the precision of the
 # verdicts shown (bench/verdict_cv.py).
 _NEGATIVE_WORDING = re.compile(
-    r"\b(no|not|nor|neither|without|never|none|cannot|failed to|unchanged|unrelated|independent of|"
+    r"\b(no|not(?! only)|nor|neither|without|never|none|cannot|failed to|unchanged|unrelated|independent of|"
     r"similar|comparable|insignificant|nonsignificant|non-significant)\b|n't\b",
     re.I,
 )

@@ -20,10 +20,10 @@ def test_seed_question_gets_an_answer_citing_the_right_paper(client):
 
 
 def test_yes_no_question_returns_its_verdict_and_the_chat_shows_a_badge(client):
-    question = "Does kMaX-DeepLab reformulate cross-attention as k-means clustering?"
+    question = "Does LAMB train BERT in 76 minutes?"  # a clear yes: its verdict is shown
     result = client.predict(question, api_name="/ask")
     assert not result["abstained"], result["reason"]
-    assert result["verdict"] in {"yes", "no", "maybe"} and set(result["verdict_scores"]) == {"Yes", "No", "Maybe"}
+    assert result["verdict"] == "yes" and set(result["verdict_scores"]) == {"Yes", "No", "Maybe"}
     text, _ = client.predict(question, 3, "", "", api_name="/chat")
     assert text.startswith("**Verdict:** `")
     assert client.predict(KMAX, api_name="/ask")["verdict"] is None  # not a yes/no question

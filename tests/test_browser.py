@@ -81,11 +81,11 @@ def test_a_follow_up_in_the_browser_continues_the_answer_it_follows(page, monkey
 
 def test_yes_no_answer_shows_its_verdict_badge(page):
     box = page.locator("#question-box textarea")
-    box.fill("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
+    box.fill("Does LAMB train BERT in 76 minutes?")  # a clear yes: its verdict is shown
     box.press("Enter")
     page.locator("#answer-chat").get_by_text("Verdict:").first.wait_for()
     badges = page.locator("#answer-chat code")
-    assert badges.first.inner_text().strip() in {"Yes", "No", "Unclear"}
+    assert badges.first.inner_text().strip() == "Yes"
 
 
 def test_digest_tab_generates_a_table_and_downloads(page, shots):

@@ -286,17 +286,19 @@ def test_a_yes_no_question_gets_the_verdict_models_word_and_the_abstracts_own_fi
     # Default settings: the 1.5B verdict model reads the lead source's result sentences.
     from rag import verdict
 
-    answer = seeded.ask("Does kMaX-DeepLab reformulate cross-attention as k-means clustering?")
+    answer = seeded.ask("Does LAMB train BERT in 76 minutes?")
     assert not answer.abstained, answer.reason
     assert answer.timings["verdict"] > 0 and set(answer.verdict_scores) == set(verdict.WORDS)
-    # A clear yes: shown, because its lead over "No" reaches the cross-validated threshold.
+    # A clear yes ("reduced from 3 days to just 76 minutes"): shown, its lead over "No" in both
+    # word orders reaching the cross-validated threshold.
     assert answer.verdict_confidence >= Settings().verdict_min_confidence
     assert answer.verdict == verdict.decide(answer.verdict_scores, Settings().verdict_no_margin).lower() == "yes"
     assert verdict.of_text(answer.text) == answer.verdict
     cited = answer.citations[0]
-    assert cited.title == "kMaX-DeepLab: k-means Mask Transformer"
+    assert cited.title.startswith("Large Batch Optimization for Deep Learning")
     # The evidence is the abstract's own sentence, quoted whole in the answer.
     assert cited.sentence in seeded.get(cited.paper_id).abstract and f"\u201c{cited.sentence}\u201d" in answer.text
+    assert "76 minutes" in cited.sentence
 
 
 def test_the_answer_model_can_decide_verdicts_too(tmp_path, embedder):
@@ -308,7 +310,11 @@ def test_the_answer_model_can_decide_verdicts_too(tmp_path, embedder):
     library.ingest([SEEDS / "digest-2023-03-11.txt"])
     answer = library.ask("Does LAMB train BERT in 76 minutes?")
     library.close()
-    assert not answer.abstained and answer.verdict in {"yes", "no", "maybe"}
+    assert not answer.abstained and set(answer.verdict_scores) == {"Yes", "No", "Maybe"}
+    # The 0.5B's verdict is shown only if it leads clearly enough (it rarely does: its scores
+    # carry little evidence); either way the finding is quoted.
+    shown = answer.verdict_confidence >= settings.verdict_min_confidence
+    assert (answer.verdict in {"yes", "no", "maybe"}) == shown and (answer.verdict is None) == (not shown)
     assert "76 minutes" in answer.citations[0].sentence and answer.citations[0].sentence in answer.text
 
 

@@ -112,7 +112,10 @@ class TestModelServer:
         """The server's log-probabilities decide it (llama-cpp-python's server returns them)."""
         answer = remote.ask("Does LAMB train BERT in 76 minutes?")
         assert not answer.abstained, answer.reason
-        assert answer.verdict in {"yes", "no", "maybe"} and set(answer.verdict_scores) == {"Yes", "No", "Maybe"}
+        assert set(answer.verdict_scores) == {"Yes", "No", "Maybe"} and answer.verdict_confidence is not None
+        # Shown only when it leads clearly (the served 0.5B's rarely does); the finding is quoted.
+        shown = answer.verdict_confidence >= remote.settings.verdict_min_confidence
+        assert (answer.verdict in {"yes", "no", "maybe"}) == shown
         assert "76 minutes" in answer.citations[0].sentence
 
     def test_off_corpus_question_is_refused(self, remote):

@@ -164,6 +164,8 @@ def test_a_verdict_is_clear_only_when_it_leads_in_both_orders_and_the_finding_ag
     assert contradicted.lead() == pytest.approx(0.85)
     affirmed = verdict.Evidence([log_probs(0.9, 0.05, 0.05)] * 2, "Statins reduced stroke by 30%.")
     assert affirmed.confidence() == pytest.approx(0.85)
+    # "not only ... but also" affirms.
+    assert not verdict.negative_wording("It not only improves the state of the art but also is simple.")
     # A "No" over a finding with no negation or no-difference wording is not clear either.
     assert verdict.Evidence(clear.orders, "Statins reduced stroke by 30%.").confidence() == -1.0
     assert verdict.Evidence([], finding).confidence() == -1.0
