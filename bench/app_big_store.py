@@ -48,8 +48,9 @@ ASKED = ("Which datasets are used to evaluate video diffusion models?",
          "Does instruction tuning improve zero-shot performance of language models?")
 
 
-def ask_all(page) -> None:
-    """Each of ``ASKED`` in the Ask tab, each waited for until its answer stops changing."""
+def ask_all(page) -> str:
+    """Each of ``ASKED`` in the Ask tab, each waited for until its answer stops changing; the
+    chat's text at the end (to see that both were answered)."""
     page.get_by_role("tab", name="Ask").click()
     box, chat = page.locator("#question-box textarea"), page.locator("#answer-chat")
     for question in ASKED:
@@ -62,6 +63,7 @@ def ask_all(page) -> None:
             now = chat.inner_text()
             if now != last:
                 last, still_since = now, time.perf_counter()
+    return chat.inner_text()
 
 
 def peak_mb(pid: int) -> float:
@@ -113,8 +115,9 @@ def one_launch(store: str, ask: bool = False) -> dict:
                 lambda: page.locator("#digest-button").click(),
                 lambda: status.get_by_text("summar").wait_for())
             if ask:
-                ask_all(page)
+                chat = ask_all(page)
                 times["peak_mb"] = peak_mb(app.pid)
+                print(chat, file=sys.stderr)
         finally:
             app.terminate()
             app.wait(timeout=30)
