@@ -4,8 +4,9 @@ Asked "Which datasets is X evaluated on?", the 0.5B model often answers with the
 paper's own subject ("Deep Reinforcement Learning", "the task of visual question answering"):
 every word is in the abstract, so the citation checks pass it, and it is wrong. A dataset is a
 name, and an abstract says where it evaluates in a few set ways: "on ImageNet", "the Atari
-games", "datasets such as MNIST, CIFAR-10 and SVHN". When an answer names none of the names its
-cited source puts in such a place, the answer becomes those names, copied from the source.
+games", "datasets such as MNIST, CIFAR-10 and SVHN". When an answer names nothing its cited
+source writes as a name (beyond the question's and title's words), the answer becomes the names
+the source puts in such places, copied as written (``qa.named_datasets``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ import re
 
 from .text import is_name_like, sentences
 
-_ASKS_DATASETS = re.compile(
-    r"\b(?:which|what)\s+(?:\w+\s+)?(?:data\s*sets?|benchmarks?|corpora|corpus|environments?)\b", re.I
-)
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-.]*[A-Za-z0-9](?:'s)?|[A-Za-z]|,")
 # Words that come just before a dataset's name ("evaluated on", "datasets such as", "using") or
 # just after it ("the Atari games", "the WMT benchmark").
@@ -28,10 +26,6 @@ _AFTER = frozenset(
     "domain domains data".split()
 )
 _LIST_JOINS = frozenset({",", "and", "or"})
-
-
-def asks_datasets(question: str) -> bool:
-    return _ASKS_DATASETS.search(question) is not None
 
 
 def _is_name(token: str, position: int, lower_words: set[str]) -> bool:

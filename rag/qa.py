@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 
-from . import datasets, prompts
+from . import datasets, prompts, questions
 from . import verdict as verdicts
 from .answer import Answer, Citation, Refusal
 from .checks import check_claim, coverage, evidence_sentence, gate
@@ -294,7 +294,7 @@ def named_datasets(
 ) -> tuple[str, str] | None:
     """For a which-datasets question whose answer names none of the datasets its first cited source
     names (``rag.datasets``): those names, as listed, and the source's sentence naming the first."""
-    if not citations or not datasets.asks_datasets(question):
+    if not citations or not questions.asks_datasets(question):
         return None
     lead = citations[0]
     abstract = sources.abstracts[lead.number - 1]

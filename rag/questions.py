@@ -131,6 +131,16 @@ _ASKS_FOR_PAPERS = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?" + _PAPER_NOUNS +
 _ASKS_FOR_MANY = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?" + _MANY_PAPER_NOUNS + r"\b", re.I)
 
 
+_ASKS_DATASETS = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:data\s*sets?|benchmarks?|corpora|corpus|environments?)\b", re.I
+)
+
+
+def asks_datasets(question: str) -> bool:
+    """Whether the question asks which datasets (benchmarks, corpora) something is evaluated on."""
+    return _ASKS_DATASETS.search(question) is not None
+
+
 def asks_number(question: str) -> bool:
     return _ASKS_NUMBER.search(question) is not None
 

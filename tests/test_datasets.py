@@ -2,7 +2,7 @@
 
 import json
 
-from rag import datasets
+from rag import datasets, questions
 from rag.qa import DATASETS_NAMED, check_answer
 from rag.retrieval import Hit
 from rag.settings import Settings
@@ -24,9 +24,9 @@ def test_only_names_in_a_datasets_place_are_taken_and_the_question_s_words_are_l
 
 
 def test_which_questions_ask_for_datasets():
-    assert datasets.asks_datasets(QUESTION)
-    assert datasets.asks_datasets("What benchmarks does LAMB report?")
-    assert not datasets.asks_datasets("Which method does LAMB outperform?")
+    assert questions.asks_datasets(QUESTION)
+    assert questions.asks_datasets("What benchmarks does LAMB report?")
+    assert not questions.asks_datasets("Which method does LAMB outperform?")
 
 
 def answer(text: str):
