@@ -37,14 +37,22 @@ def _is_name(token: str, position: int, lower_words: set[str]) -> bool:
     return is_name_like(token) or capitalised
 
 
+def _sentence_tokens(source: str) -> list[list[str]]:
+    """Each sentence's tokens, a full stop stripped."""
+    return [[t.rstrip(".") for t in _TOKEN.findall(sentence)] for sentence in sentences(source)]
+
+
+def _lower_words(source: str) -> set[str]:
+    return {w for w in _TOKEN.findall(source) if w.islower()}
+
+
 def evaluated_on(source: str, known: str) -> list[str]:
     """The names ``source`` puts where a dataset is named (after "on", before "dataset", or in a
     list with one), in order, leaving out any word of ``known`` (the question and the title)."""
-    lower_words = {w for w in _TOKEN.findall(source) if w.islower()}
+    lower_words = _lower_words(source)
     left_out = _left_out(known, source)
     found: list[str] = []
-    for sentence in sentences(source):
-        tokens = [t.rstrip(".") for t in _TOKEN.findall(sentence)]
+    for tokens in _sentence_tokens(source):
         last = -10  # position of the last name taken from this sentence
         for i, token in enumerate(tokens):
             if token == "," or token.lower() in left_out or not _is_name(token, i, lower_words):
@@ -70,11 +78,11 @@ def names_any(answer: str, source: str, known: str) -> bool:
 
 
 def _names(source: str) -> set[str]:
-    lower_words = {w for w in _TOKEN.findall(source) if w.islower()}
+    lower_words = _lower_words(source)
     return {
         token
-        for sentence in sentences(source)
-        for i, token in enumerate(t.rstrip(".") for t in _TOKEN.findall(sentence))
+        for tokens in _sentence_tokens(source)
+        for i, token in enumerate(tokens)
         if token != "," and _is_name(token, i, lower_words)
     }
 
