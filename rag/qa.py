@@ -302,7 +302,10 @@ def named_datasets(
     names = datasets.evaluated_on(abstract, known)
     if not names or datasets.names_any(text, abstract, known):
         return None
-    sentence = next(s for s in sentences(abstract) if datasets.names_one(s, names[:1]))
+    # A name of several words is joined by single spaces, which the abstract may not use
+    # ("Penn  Treebank"): its first word finds the sentence; the cited one if even that fails.
+    first_word = names[0].split()[0]
+    sentence = next((s for s in sentences(abstract) if datasets.names_one(s, [first_word])), lead.sentence)
     return datasets.listed(names), sentence
 
 

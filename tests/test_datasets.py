@@ -43,3 +43,12 @@ def test_an_answer_naming_no_dataset_becomes_the_datasets_its_source_names():
     assert wrong.citations[0].sentence == last
     kept = answer("Atari")  # names one already: the model's answer stands
     assert kept.text.startswith("Atari: ") and kept.reason == ""
+
+
+def test_a_name_of_several_words_spaced_unlike_its_listing_still_finds_its_sentence():
+    source = "We study recurrent language models for text. Results are reported on the Penn  Treebank."
+    hit = Hit("p2", "A study of models", source, 0.03, dense_similarity=0.6)
+    question = 'Which datasets is the paper "A study of models" evaluated on?'
+    raw = json.dumps({"answer": "recurrent language models for text", "citations": [1]})
+    outcome = check_answer(question, raw, Sources((hit,), (source,), ()), Settings())
+    assert outcome.text == "Penn Treebank: Results are reported on the Penn  Treebank."
