@@ -48,7 +48,7 @@ def collect(path: Path, limit: int | None) -> list[dict]:
                     "pmid": row["pmid"],
                     "gold": row["final_decision"],
                     "orders": evidence.orders,
-                    "finding": verdicts.finding(row["question"], row["abstract"]),
+                    "finding": evidence.finding,
                 }
                 done[row["pmid"]] = line
                 out.write(json.dumps(line) + "\n")
@@ -63,7 +63,8 @@ def rule_outputs(row: dict) -> dict[str, tuple[str | None, float]]:
     forward = verdicts.Evidence(orders=row["orders"][:1], finding=row["finding"])
     both = verdicts.Evidence(orders=row["orders"], finding=row["finding"])
     word = both.word()
-    leads = [p[word] - max(v for w, v in p.items() if w != word) for p in both.probabilities()] if word else [-1.0]
+    each = both.probabilities() if word else []
+    leads = [p[word] - max(v for w, v in p.items() if w != word) for p in each] or [-1.0]
     return {
         "one order, lead": (forward.word(), forward.lead()),
         "both orders, smallest lead in one order": (word, min(leads)),

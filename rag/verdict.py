@@ -10,6 +10,9 @@ answered differently from an open one:
 - the verdict comes from the log-probabilities of "Yes", "No" and "Maybe" under a short prompt
   that asks only what the *results* support, over the abstract's last sentences (where results
   and conclusions are; bench/verdict_prompts.py measures the prompts);
+- the words are offered in both orders ("yes or no", "no or yes") and the verdict is shown only
+  when it leads their mean clearly and the finding's wording does not contradict it
+  (``Evidence.confidence``, settings.verdict_min_confidence); otherwise the finding stands alone;
 - the answer states the verdict and quotes the abstract's result sentence closest to the
   question, verbatim and cited: the reader sees the evidence, and a wrong verdict is visible
   next to the sentence that contradicts it, instead of hidden behind a restated question.
@@ -59,10 +62,9 @@ ORDERS = (("yes", "no"), ("no", "yes"))
 
 
 # No-difference and negation wording ("not only ... but also" affirms): a finding that says "no
-# significant difference" does not
-# read as a "Yes", and one without any such word does not read as a "No". Alone it is a weak
-# signal (right on about 60%); as a veto on the model's verdict it raises the precision of the
-# verdicts shown (bench/verdict_cv.py).
+# significant difference" does not read as a "Yes", and one without any such word does not read
+# as a "No". Alone it is a weak signal (right on about 60%); as a veto on the model's verdict it
+# raises the precision of the verdicts shown (bench/verdict_cv.py).
 _NEGATIVE_WORDING = re.compile(
     r"\b(no|not(?! only)|nor|neither|without|never|none|cannot|failed to|unchanged|unrelated|independent of|"
     r"similar|comparable|insignificant|nonsignificant|non-significant)\b|n't\b",
