@@ -51,20 +51,13 @@ class LocalLLM:
         ] = {}  # sequences -> a context decoding them together
 
     @classmethod
-    def shared(
-        cls,
-        path: Path,
-        name: str,
-        chat_format: str | None,
-        n_ctx: int,
-        seed: int,
-        prompt_cache_mb: int = 0,
-        threads: int = 0,
-    ) -> LocalLLM:
-        key = (str(path), chat_format, n_ctx, seed, prompt_cache_mb, threads)
+    def shared(cls, path: Path, name: str, *options: Any) -> LocalLLM:
+        """One instance per model file and ``options`` (``__init__``'s after the name), so every
+        caller of the same model shares its scheduler and states."""
+        key = (str(path), *options)
         with _INSTANCES_LOCK:
             if key not in _INSTANCES:
-                _INSTANCES[key] = cls(path, name, chat_format, n_ctx, seed, prompt_cache_mb, threads)
+                _INSTANCES[key] = cls(path, name, *options)
             return _INSTANCES[key]
 
     def load(self) -> Any:
