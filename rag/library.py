@@ -366,8 +366,9 @@ class Library:
             )
         plan = self._plan(asked, history, k, filters)
         sources = self.sources(plan)
-        # Resolved only for a yes/no question: an open question never needs the verdict model.
+        # Resolved only for a yes/no question, and for an open one's second opinion.
         verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
+        larger_llm = self.verdict_llm() if asked.kind is Kind.OPEN and self.settings.second_opinion else None
         # Shown while the model reads: what an open answer reads, or every source for a verdict.
         shown = sources.read.hits
         return AnswerStream(
@@ -379,6 +380,7 @@ class Library:
                 started,
                 self.sentence_similarities,
                 verdict_llm,
+                larger_llm,
             ),
             shown,
         )

@@ -92,6 +92,30 @@ def verdict_messages(abstract: str, question: str, order: tuple[str, str] = ("ye
     ]
 
 
+# A draft answer's check by the larger model (rag.second_opinion): does the cited sentence state it?
+# One short prompt, scored rather than generated: the title names the subject a sentence's "our
+# approach" is about, and the sentence is the draft's own evidence.
+SUPPORT_SYSTEM = (
+    "You check answers to questions about research papers against a sentence from the paper's abstract."
+)
+
+
+def support_messages(title: str, sentence: str, question: str, answer: str) -> list[dict]:
+    return [
+        {"role": "system", "content": SUPPORT_SYSTEM},
+        {
+            "role": "user",
+            "content": f"Paper: {title}\nSentence: {sentence}\nQuestion: {question}\n"
+            f"Proposed answer: {answer}\n"
+            f'Does the sentence state that the answer to the question is "{answer}"? Answer yes or no.',
+        },
+    ]
+
+
+# Shown between a draft in doubt and the larger model's answer, which replaces it.
+RECONSIDERING = "_Checking this answer with the larger model…_"
+
+
 TOPIC_SYSTEM = "You say in one sentence what one research abstract says about a given topic."
 
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 
-from . import datasets, prompts, questions
+from . import datasets, prompts, questions, second_opinion
 from . import verdict as verdicts
 from .answer import Answer, Citation, Refusal
 from .checks import check_claim, coverage, evidence_sentence, gate
@@ -41,6 +41,9 @@ class Outcome:
     verdict_scores: dict = field(default_factory=dict)
     verdict_confidence: float | None = None
     transcript: list[dict] = field(default_factory=list)
+    # an open answer's bare name or number as the model wrote it, before its cited sentence is
+    # added (``with_its_evidence``); empty for an answer written as a sentence
+    fact: str = ""
 
     @property
     def abstained(self) -> bool:
@@ -59,6 +62,7 @@ def answer_stream(
     started: float,
     similarities: Similarities | None = None,
     verdict_llm: LLM | None = None,
+    larger_llm: LLM | None = None,
 ) -> Generator[str, None, Answer]:
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
@@ -66,7 +70,8 @@ def answer_stream(
     from those on its focus (``Sources.read``), a yes/no question from the closest one.
     ``similarities`` gives each source's best sentence similarity to the query; without it the
     retrieved chunks' similarity is used. A yes/no verdict is decided by ``verdict_llm``
-    (default ``llm``).
+    (default ``llm``); an open answer in doubt is answered again by ``larger_llm``, when given
+    (``rag.second_opinion``).
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     passages = sources.passages
@@ -98,17 +103,44 @@ def answer_stream(
         yield outcome.text
     else:
         read = sources.read
-        pieces = open_answer(plan, read, llm, settings)
-        while True:
-            try:
-                delta = next(pieces)
-            except StopIteration as done:
-                outcome = done.value
-                break
-            timings.setdefault("first_token", round(time.perf_counter() - started, 3))
-            yield delta
+        outcome = yield from timed(open_answer(plan, read, llm, settings), timings, started)
+        if larger_llm is not None and larger_llm is not llm:
+            outcome = yield from reconsidered(plan, read, outcome, larger_llm, settings, timings)
     timings["total"] = round(time.perf_counter() - started, 3)
     return answer_of(plan, outcome, read, timings, gated.passed)
+
+
+def timed(
+    pieces: Generator[str, None, Outcome], timings: dict, started: float
+) -> Generator[str, None, Outcome]:
+    """The pieces, passed on; the time of the first is noted as ``first_token``."""
+    while True:
+        try:
+            delta = next(pieces)
+        except StopIteration as done:
+            return done.value
+        timings.setdefault("first_token", round(time.perf_counter() - started, 3))
+        yield delta
+
+
+def reconsidered(
+    plan: Plan, sources: Sources, draft: Outcome, larger_llm: LLM, settings: Settings, timings: dict
+) -> Generator[str, None, Outcome]:
+    """The draft, or where it is in doubt (``rag.second_opinion``) the larger model's answer from
+    the same sources, checked the same way; what was streamed of the draft stays above a note."""
+    started = time.perf_counter()
+    question = plan.question.text
+    why = second_opinion.doubt(
+        question, draft.fact, draft.citations, draft.abstained, larger_llm, settings.draft_min_support
+    )
+    timings["draft_check"] = round(time.perf_counter() - started, 3)
+    if not why:
+        return draft
+    yield f"\n\n{prompts.RECONSIDERING}\n\n"
+    outcome = yield from open_answer(plan, sources, larger_llm, settings)
+    timings["larger_model"] = round(time.perf_counter() - started, 3)
+    notes = (f"answered by the larger model: {why}", outcome.reason)
+    return replace(outcome, reason="; ".join(r for r in notes if r))
 
 
 def answer_of(plan: Plan, outcome: Outcome, read: Sources, timings: dict, gated: bool) -> Answer:
@@ -157,12 +189,7 @@ def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> G
     outcome = check_answer(question, parser.raw, sources, settings, partial=parser.emitted)
     if outcome.refusal:
         return outcome
-    return Outcome(
-        text=outcome.text,
-        citations=outcome.citations,
-        reason=outcome.reason,
-        transcript=[*messages, {"role": "assistant", "content": parser.raw}],
-    )
+    return replace(outcome, transcript=[*messages, {"role": "assistant", "content": parser.raw}])
 
 
 def turn_texts(history: Sequence[Turn]) -> list[tuple[str, str]]:
@@ -283,6 +310,8 @@ def check_answer(question: str, raw: str, sources: Sources, settings: Settings, 
         text=f"{named[0]}: {named[1]}" if named else with_its_evidence(text, citations),
         citations=citations,
         reason="; ".join(r for r in (cut, dropped, DATASETS_NAMED if named else "") if r),
+        # a list copied from the source by rule is not the model's to doubt
+        fact="" if named or not bare(text) else text,
     )
 
 
@@ -352,9 +381,14 @@ def is_refusal(text: str) -> bool:
     )
 
 
+def bare(text: str) -> bool:
+    """A name or number alone ("59", "NVIDIA A100 GPU"), not a sentence."""
+    return len(text.split()) <= 4
+
+
 def with_its_evidence(text: str, citations: list[Citation]) -> str:
     """A bare name or number to an open question ("kMaX-DeepLab") followed by the cited sentence
     that gives the fact around it, in the abstract's own words: the what and the why in one answer."""
-    if len(text.split()) > 4 or not citations:
+    if not bare(text) or not citations:
         return text
     return f"{text.rstrip('.')}: {citations[0].sentence.strip()}"

@@ -64,6 +64,7 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
     if verb is None or not numbers:
         return ""
     direction, quantity = _direction(verb.group()), content_terms(rest[verb.end() :]) - {"paper"}
+    asked_first = _changed_words(rest[verb.end() :])
     other_way = other_quantity = no_change = ""
     for sentence in sentences(source_text):
         for number in numbers:
@@ -73,7 +74,7 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
             for change, window in changes:
                 if change != direction:
                     other_way = number
-                elif _of_quantity(window, quantity):
+                elif _of_quantity(window, quantity, asked_first):
                     return ""
                 else:
                     other_quantity = number
@@ -88,7 +89,8 @@ def _wrong_direction(question: str, answer: str, source_text: str) -> str:
 
 
 def _number_at(number: str) -> re.Pattern:
-    return re.compile(rf"(?<![\d.]){re.escape(number)}(?![\d])")
+    # not the digit of a name ("C4", "T5")
+    return re.compile(rf"(?<![\w.]){re.escape(number)}(?![\d])")
 
 
 def _mentions_number(sentence: str, number: str) -> bool:
@@ -113,15 +115,23 @@ def _changes_at(sentence: str, number: str) -> list[tuple[str, str]]:
     return found
 
 
-def _of_quantity(window: str, quantity: set[str]) -> bool:
+def _changed_words(window: str) -> list[str]:
+    return [stem(w) for w in words(window) if w.lower() not in STOPWORDS and len(w) > 2]
+
+
+def _of_quantity(window: str, quantity: set[str], asked_first: list[str]) -> bool:
     """Whether most of the asked quantity's words are among the first four content words of
     ``window``: what changes comes right after the change word ("reduces the amount of compute
     needed to reach the same accuracy by 5x" changes the compute, not the accuracy; "intratopic
-    similarity" is not "intertopic similarity")."""
+    similarity" is not "intertopic similarity"); or whether the window's words, two or more, are the
+    asked quantity's first ones, the question adding where ("the training cost of T5 at 500M
+    parameters" asked, "reducing the training cost by 4X" stated)."""
     if not quantity:
         return True
-    changed = [stem(w) for w in words(window) if w.lower() not in STOPWORDS and len(w) > 2][:4]
-    return 2 * len(quantity & set(changed)) > len(quantity)
+    changed = _changed_words(window)
+    if 2 * len(quantity & set(changed[:4])) > len(quantity):
+        return True
+    return len(set(changed)) >= 2 and set(changed) == set(asked_first[: len(changed)])
 
 
 def _reversed_roles(question: str, answer: str, source_text: str) -> str:

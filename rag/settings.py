@@ -114,6 +114,14 @@ class Settings:
     # that 5-fold cross-validation on PubMedQA dev chose for 80% precision (0.28-0.34;
     # bench/verdict_cv.py): no threshold was fitted to all of dev.
     verdict_min_confidence: float = 0.31
+    # An open answer's draft in doubt (refused or withdrawn, or its cited sentence not found by the
+    # verdict model to state it) is answered again by the verdict model (rag.second_opinion): the
+    # 1.5B's accuracy where the 0.5B's draft is doubtful, its cost only there. Off: drafts stand.
+    second_opinion: bool = True
+    # The verdict model's probability that a draft's cited sentence states it, below which the draft
+    # is in doubt. Set on the seed fact set (bench/seed_facts.py: every wrong draft of the 0.5B under
+    # it, three of twenty right ones) and checked on the factoid set for answers lost to the retry.
+    draft_min_support: float = 0.7
     # Context window; llama-cpp's own default (512) is too small for sources plus answer.
     n_ctx: int = 2048
     # llama.cpp threads; 0: one per physical core. Two processes sharing the cores each with one

@@ -58,11 +58,12 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    # "98.9 %" is the number 98.9%: abstracts space their percent signs either way.
+    # "98.9 %" is the number 98.9%: abstracts space their percent signs either way, and arXiv's
+    # keep LaTeX's escaped one ("100\%").
     return _WORD.findall(_SPACED_PERCENT.sub(r"\1%", fold(text)))
 
 
-_SPACED_PERCENT = re.compile(r"(\d)\s+%")
+_SPACED_PERCENT = re.compile(r"(\d)(?:\s+|\\)%")
 
 
 def content_terms(text: str) -> set[str]:

@@ -48,6 +48,12 @@ def test_an_answers_number_is_supported_however_the_percent_sign_is_spaced():
     assert check_citations("98.9%", "What test accuracy does it reach?", [1], source, min_support=0.5).refusal is None
 
 
+def test_an_answers_percentage_is_supported_by_latexs_escaped_percent_sign():
+    source = ["Our evaluation demonstrates a 100\\% success rate in compiling all dynamic neural networks."]
+    asked = "What success rate does DyCL achieve?"
+    assert check_citations("100%", asked, [1], source, min_support=0.5).refusal is None
+
+
 def test_an_accented_name_names_its_paper():
     cited = [("Déjà Vu: an empirical evaluation of the memorization properties of ConvNets", "We study ConvNets.")]
     assert names_a_cited_paper("Which paper evaluates memorization in convnets?", "Déjà Vu", cited)

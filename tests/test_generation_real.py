@@ -377,3 +377,18 @@ def test_the_events_hook_reports_what_each_completion_read_and_when(seeded):
     assert follow.read_tokens < follow.prompt_tokens / 4
     bare = llm.read(asked.messages, fresh=True)
     assert bare.kind == "read" and bare.read_tokens == bare.prompt_tokens == len(llm.prompt_tokens(asked.messages))
+
+
+def test_a_draft_whose_sentence_answers_another_question_is_answered_by_the_larger_model(seeded):
+    # The 0.5B drafts the baseline's 59 bugs from DocTer's sentence that also gives its own 94; the
+    # 1.5B, shown that sentence, does not find "59" stated as DocTer's count and answers itself.
+    answer = seeded.ask("How many bugs did DocTer detect?")
+    assert answer.reason.startswith("answered by the larger model: its cited sentence did not state the draft '59'")
+    assert not answer.abstained and answer.text.startswith("DocTer detected 94 bugs")
+    assert answer.citations[0].title.startswith("DocTer")
+
+
+def test_a_draft_its_sentence_states_stands_after_the_check(seeded):
+    answer = seeded.ask("What batch size does LAMB enable for BERT training?")
+    assert "larger model" not in answer.reason and "draft_check" in answer.timings
+    assert answer.text.startswith("32868: ")

@@ -83,3 +83,13 @@ def test_a_quoted_title_with_a_colon_and_a_do_does_not_make_a_question_yes_no():
 
     assert not is_yes_no('By how much does the paper "TL;DR: Too Long, Do Re-weighting" increase output tokens?')
     assert is_yes_no('Does the paper "TL;DR: Too Long, Do Re-weighting" reduce output tokens?')
+
+
+def test_a_number_inside_a_name_is_not_a_change_and_the_asked_quantity_may_say_where():
+    # "C4" after "improves" is a dataset's name, not 4 for an increase; "the training cost" is the
+    # asked quantity, which the question places "of T5 at 500M parameters"
+    source = ("At a 500M parameter size, Primer improves the original T5 architecture on C4 auto-regressive "
+              "language modeling, reducing the training cost by 4X.")
+    asked = "By how much does Primer reduce the training cost of T5 at 500M parameters?"
+    assert wrong_relation(asked, "4X", source) == ""
+    assert wrong_relation("By how much does Primer reduce accuracy?", "4X", source).startswith("the source gives 4")

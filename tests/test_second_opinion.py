@@ -1,0 +1,89 @@
+"""A draft in doubt answered again by the larger model (``rag.second_opinion``), with scripted
+models: the answer model drafts, the larger one scores the draft's cited sentence and answers
+where the draft is in doubt."""
+
+import json
+
+import pytest
+
+from rag import Refusal, prompts
+from rag.answer import Citation
+from rag.second_opinion import doubt
+
+from fakes import FakeLLM
+
+QUESTION = "What does kMaX-DeepLab reach on COCO val?"
+SUPPORTED = {"Yes": -0.1, "No": -2.5}
+UNSUPPORTED = {"Yes": -2.5, "No": -0.1}
+
+
+def reply(answer: str, *citations: int) -> str:
+    return json.dumps({"answer": answer, "citations": list(citations)})
+
+
+@pytest.fixture
+def larger(offline):
+    """The offline library with a second scripted model as its verdict (larger) model."""
+    model = FakeLLM()
+    offline.verdict_llm = lambda: model
+    return model
+
+
+def test_a_draft_its_cited_sentence_states_stands(offline, larger):
+    offline.fake.replies.append(reply("58.0% PQ", 1))
+    larger.scores = SUPPORTED
+    answer = offline.ask(QUESTION)
+    assert answer.text.startswith("58.0% PQ: ") and "larger model" not in answer.reason
+    assert "larger_model" not in answer.timings and "draft_check" in answer.timings
+    [check] = larger.sent  # the one scored prompt; the larger model wrote nothing
+    assert check[0]["content"] == prompts.SUPPORT_SYSTEM
+    assert '"58.0% PQ"' in check[1]["content"] and answer.citations[0].sentence in check[1]["content"]
+
+
+def test_a_draft_its_sentence_does_not_state_is_answered_again_by_the_larger_model(offline, larger):
+    # 68.4% PQ is in the abstract (Cityscapes), so every term-in-source check passes the draft
+    offline.fake.replies.append(reply("68.4% PQ", 1))
+    larger.scores = UNSUPPORTED
+    larger.replies.append(reply("kMaX-DeepLab reaches 58.0% PQ on COCO val.", 1))
+    stream = offline.ask_stream(QUESTION)
+    streamed = "".join(stream)
+    answer = stream.answer
+    assert answer.text == "kMaX-DeepLab reaches 58.0% PQ on COCO val." and not answer.abstained
+    assert streamed.startswith("68.4% PQ") and prompts.RECONSIDERING in streamed  # the draft was shown
+    assert answer.reason.startswith("answered by the larger model: its cited sentence did not state")
+    assert answer.timings["larger_model"] >= answer.timings["draft_check"]
+    assert larger.sent[1][0]["content"] == prompts.QA_SYSTEM  # the same answer prompt, read by it
+
+
+def test_a_withdrawn_draft_is_answered_again_without_a_check(offline, larger):
+    offline.fake.replies.append(reply("kMaX-DeepLab reaches 61.3% PQ on COCO val.", 1))
+    larger.replies.append(reply("kMaX-DeepLab reaches 58.0% PQ on COCO val.", 1))
+    answer = offline.ask(QUESTION)
+    assert answer.text == "kMaX-DeepLab reaches 58.0% PQ on COCO val."
+    assert "the draft answer was refused or withdrawn" in answer.reason
+    assert len(larger.sent) == 1 and larger.sent[0][0]["content"] == prompts.QA_SYSTEM
+
+
+def test_the_larger_models_answer_is_checked_like_the_draft(offline, larger):
+    offline.fake.replies.append(reply("kMaX-DeepLab reaches 61.3% PQ on COCO val.", 1))
+    larger.replies.append(reply("kMaX-DeepLab reaches 62.0% PQ on COCO val.", 1))
+    answer = offline.ask(QUESTION)
+    assert answer.refusal is Refusal.NAMES_NOT_CITED and "62.0" in answer.reason
+
+
+def test_without_a_second_opinion_the_draft_stands(offline, larger):
+    import dataclasses
+
+    offline.settings = dataclasses.replace(offline.settings, second_opinion=False)
+    offline.fake.replies.append(reply("68.4% PQ", 1))
+    larger.scores = UNSUPPORTED
+    answer = offline.ask(QUESTION)
+    assert answer.text.startswith("68.4% PQ: ") and larger.sent == []
+
+
+def test_a_model_without_scores_leaves_the_draft_standing():
+    citation = Citation(1, "p", "kMaX-DeepLab", "", "It reaches 58.0% PQ on COCO val.", 1.0)
+    assert doubt(QUESTION, "58.0% PQ", [citation], False, FakeLLM(), 0.7) == ""
+    assert doubt(QUESTION, "", [], True, FakeLLM(), 0.7) == "the draft answer was refused or withdrawn"
+    unsupported = doubt(QUESTION, "68.4% PQ", [citation], False, FakeLLM(scores=UNSUPPORTED), 0.7)
+    assert "'68.4% PQ'" in unsupported and "support 0.08" in unsupported
