@@ -18,6 +18,7 @@ import math
 from . import prompts
 from .answer import Citation
 from .llm import LLM
+from .text import mentions
 from .verdict import scored
 
 
@@ -41,7 +42,8 @@ def doubt(
     time)."""
     if refused:
         return "the draft answer was refused or withdrawn"
-    if not fact or not citations:
+    if not fact or not citations or mentions(citations[0].title, fact):
+        # a name from the cited title answers "which paper": the gate and the checks judged that
         return ""
     supported = support(llm, question, fact, citations[0])
     if supported is None or supported >= min_support:

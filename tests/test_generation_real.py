@@ -86,6 +86,8 @@ def test_off_corpus_question_is_refused(seeded, question):
 
 
 def test_invalid_citation_from_the_model_is_dropped(seeded, monkeypatch):
+    # the larger model's second opinion would go through the same patched method
+    seeded.settings = dataclasses.replace(seeded.settings, second_opinion=False)
     llm = seeded.llm()
     real_stream = type(llm).stream
 
@@ -234,6 +236,7 @@ def test_follow_up_on_the_same_paper_repeats_the_previous_source_block(seeded, s
     llama.cpp re-reads only the conversation and the new question (bench/latency.py times it).
     Here the history is text, as from a chat the library did not answer: the conversation is
     written out after the sources."""
+    seeded.settings = dataclasses.replace(seeded.settings, second_opinion=False)  # its prompts only
     prompts_seen = sent_prompts
     first = seeded.ask(KMAX_QUESTION)
     seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first.text)])

@@ -87,3 +87,12 @@ def test_a_model_without_scores_leaves_the_draft_standing():
     assert doubt(QUESTION, "", [], True, FakeLLM(), 0.7) == "the draft answer was refused or withdrawn"
     unsupported = doubt(QUESTION, "68.4% PQ", [citation], False, FakeLLM(scores=UNSUPPORTED), 0.7)
     assert "'68.4% PQ'" in unsupported and "support 0.08" in unsupported
+
+
+def test_a_name_from_the_cited_title_is_not_doubted():
+    # "Which paper uses k-means cross-attention?": the sentence naming kMaX-DeepLab need not say
+    # cross-attention; that the cited paper is the one asked about is the gate's and checks' call
+    citation = Citation(1, "p", "kMaX-DeepLab: k-means Mask Transformer", "", "We develop kMaX-DeepLab.", 1.0)
+    larger = FakeLLM(scores=UNSUPPORTED)
+    assert doubt("Which paper uses k-means cross-attention?", "kMaX-DeepLab", [citation], False, larger, 0.7) == ""
+    assert larger.sent == []
