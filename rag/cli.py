@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
 
+from . import prompts
 from .errors import RagError
 
 
@@ -202,8 +203,10 @@ def cmd_ask(args) -> int:
         streamed += piece
         print(piece, end="", flush=True, file=out)
     answer = stream.answer
-    if not answer.abstained and answer.text.startswith(streamed.strip()):
-        print(answer.text[len(streamed.strip()) :], end="", file=out)  # the evidence a bare answer gets
+    # after a second opinion's note, the larger model's answer is the one being completed
+    latest = streamed.rsplit(prompts.RECONSIDERING, 1)[-1].strip()
+    if not answer.abstained and answer.text.startswith(latest):
+        print(answer.text[len(latest) :], end="", file=out)  # the evidence a bare answer gets
     if args.json:
         print(file=sys.stderr)
         print(json.dumps(answer.to_dict(), indent=2, default=str))

@@ -105,3 +105,26 @@ def test_eval_reports_are_json_with_json_and_lines_to_read_without(monkeypatch, 
     assert "accuracy all: 0.5" in text and "verdicts:\n  yes: 1\n  no: 1" in text
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
+
+
+def test_ask_completes_the_larger_models_answer_after_a_second_opinion(monkeypatch, capsys):
+    from rag import Answer, AnswerStream, cli, prompts
+    from rag.answer import Citation
+
+    final = "DocTer detected 94 bugs: DocTer detects 94 bugs from 174 API functions."
+
+    def pieces():
+        yield "59"
+        yield f"\n\n{prompts.RECONSIDERING}\n\n"
+        yield "DocTer detected 94 bugs"
+        citation = Citation(1, "p", "DocTer", "", "DocTer detects 94 bugs from 174 API functions.", 1.0)
+        return Answer(question="q", text=final, citations=[citation])
+
+    class Library:
+        def ask_stream(self, *args, **kwargs):
+            return AnswerStream(pieces())
+
+    monkeypatch.setattr(cli, "_library", lambda args: Library())
+    assert cli.main(["ask", "How many bugs did DocTer detect?"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"59\n\n{prompts.RECONSIDERING}\n\n{final}\n")
