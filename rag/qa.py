@@ -137,7 +137,9 @@ def reconsidered(
     if not why:
         return draft
     yield f"\n\n{prompts.RECONSIDERING}\n\n"
-    outcome = yield from open_answer(plan, sources, larger_llm, settings)
+    # Not remembered: a follow-up is the answer model's to continue, and the larger model's saved
+    # states (~3x the answer model's per token) would grow the app's memory for nothing.
+    outcome = yield from open_answer(plan, sources, larger_llm, settings, remember=False)
     timings["larger_model"] = round(time.perf_counter() - started, 3)
     notes = (f"answered by the larger model: {why}", outcome.reason)
     return replace(outcome, reason="; ".join(r for r in notes if r))
@@ -164,8 +166,11 @@ def answer_of(plan: Plan, outcome: Outcome, read: Sources, timings: dict, gated:
     )
 
 
-def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> Generator[str, None, Outcome]:
-    """An open question's answer, written by the model in JSON, streamed, then checked."""
+def open_answer(
+    plan: Plan, sources: Sources, llm: LLM, settings: Settings, remember: bool = True
+) -> Generator[str, None, Outcome]:
+    """An open question's answer, written by the model in JSON, streamed, then checked. With
+    ``remember``, the model keeps the conversation's state for a follow-up (``Options.remember``)."""
     question = plan.question.text
     texts = prompt_texts(sources, plan.focus, settings, llm.count_tokens)
     previous = plan.history[-1][1] if plan.history else None
@@ -179,7 +184,7 @@ def open_answer(plan: Plan, sources: Sources, llm: LLM, settings: Settings) -> G
         max_tokens=settings.answer_max_tokens,
         json_schema=prompts.QA_SCHEMA,
         choice=opening,
-        remember=True,
+        remember=remember,
         next_turn=prompts.QA_FOLLOW_UP_OPENING,
     )
     for piece in llm.stream(messages, options):

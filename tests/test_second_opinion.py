@@ -53,6 +53,7 @@ def test_a_draft_its_sentence_does_not_state_is_answered_again_by_the_larger_mod
     assert answer.reason.startswith("answered by the larger model: its cited sentence did not state")
     assert answer.timings["larger_model"] >= answer.timings["draft_check"]
     assert larger.sent[1][0]["content"] == prompts.QA_SYSTEM  # the same answer prompt, read by it
+    assert offline.fake.options[0].remember and not larger.options[1].remember  # follow-ups: the draft's model
 
 
 def test_a_withdrawn_draft_is_answered_again_without_a_check(offline, larger):
