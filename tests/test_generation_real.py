@@ -272,6 +272,7 @@ def test_a_follow_up_after_the_answer_reads_only_its_own_question(seeded, monkey
 def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monkeypatch):
     """With the prompt cache on (the default), the follow-up restores the state saved after its
     own conversation's first turn instead of re-reading the sources another question displaced."""
+    seeded.settings = dataclasses.replace(seeded.settings, second_opinion=False)  # the answer model's states only
     llama = seeded.llm().load()
     assert llama.cache is not None
     restored = []
@@ -367,6 +368,7 @@ def test_the_events_hook_reports_what_each_completion_read_and_when(seeded):
     """Benches time the model through ``rag.llm.events``, not its private methods."""
     from rag.llm import events
 
+    seeded.settings = dataclasses.replace(seeded.settings, second_opinion=False)  # the answer model's completions
     llm = seeded.llm()
     with events.recording() as seen:
         first = seeded.ask(KMAX_QUESTION)
