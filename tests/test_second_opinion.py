@@ -90,7 +90,7 @@ def test_a_model_without_scores_leaves_the_draft_standing():
     assert "'68.4% PQ'" in unsupported and "support 0.08" in unsupported
 
 
-def test_a_name_from_the_cited_title_is_not_doubted():
+def test_a_bare_name_is_not_doubted():
     # "Which paper uses k-means cross-attention?": the sentence naming kMaX-DeepLab need not say
     # cross-attention; that the cited paper is the one asked about is the gate's and checks' call
     citation = Citation(1, "p", "kMaX-DeepLab: k-means Mask Transformer", "", "We develop kMaX-DeepLab.", 1.0)
