@@ -14,11 +14,15 @@ own 94), which every term-in-source check passes. Figures: bench/seed_facts.py, 
 from __future__ import annotations
 
 import math
+import re
 
 from . import prompts
 from .answer import Citation
 from .llm import LLM
 from .verdict import scored
+
+# A number standing alone ("59", "1.7 mAP", "99.9%"), not a name's digits ("CIFAR10", "T5").
+_FIGURE = re.compile(r"(?<![A-Za-z\d.])\d")
 
 
 def support(llm: LLM, question: str, claim: str, citation: Citation) -> float | None:
@@ -44,7 +48,7 @@ def doubt(
     answer's time)."""
     if refused:
         return "the draft answer was refused or withdrawn"
-    if not citations or not any(c.isdigit() for c in fact):
+    if not citations or not _FIGURE.search(fact):
         return ""
     supported = support(llm, question, fact, citations[0])
     if supported is None or supported >= min_support:

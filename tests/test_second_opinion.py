@@ -97,3 +97,4 @@ def test_a_bare_name_is_not_doubted():
     larger = FakeLLM(scores=UNSUPPORTED)
     assert doubt("Which paper uses k-means cross-attention?", "kMaX-DeepLab", [citation], False, larger, 0.7) == ""
     assert larger.sent == []
+    assert doubt("Which datasets is it evaluated on?", "CIFAR10", [citation], False, larger, 0.7) == ""
