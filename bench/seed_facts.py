@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag import Library  # noqa: E402
+from rag.qa import bare  # noqa: E402
 
 FACTS = ROOT / "bench" / "seed_facts" / "seed_facts.jsonl"
 
@@ -36,7 +37,7 @@ def stated(text: str) -> str:
     """What the answer gives as the fact: a bare name or number before the cited sentence
     ("59: DocTer detects 94 bugs ...", ``qa.with_its_evidence``) is the answer, not the sentence."""
     head, _, rest = text.partition(": ")
-    return head if rest and len(head.split()) <= 4 else text
+    return head if rest and bare(head) else text
 
 
 def main(out: Path | None) -> dict:

@@ -366,9 +366,9 @@ class Library:
             )
         plan = self._plan(asked, history, k, filters)
         sources = self.sources(plan)
-        # Resolved only for a yes/no question, and for an open one's second opinion.
-        verdict_llm = self.verdict_llm() if asked.kind is Kind.YES_NO else None
-        larger_llm = self.verdict_llm() if asked.kind is Kind.OPEN and self.settings.second_opinion else None
+        # Resolved only for a yes/no question's verdict, or an open one's second opinion.
+        needed = asked.kind is Kind.YES_NO or self.settings.second_opinion
+        verdict_llm = self.verdict_llm() if needed else None
         # Shown while the model reads: what an open answer reads, or every source for a verdict.
         shown = sources.read.hits
         return AnswerStream(
@@ -380,7 +380,6 @@ class Library:
                 started,
                 self.sentence_similarities,
                 verdict_llm,
-                larger_llm,
             ),
             shown,
         )

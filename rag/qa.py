@@ -62,7 +62,6 @@ def answer_stream(
     started: float,
     similarities: Similarities | None = None,
     verdict_llm: LLM | None = None,
-    larger_llm: LLM | None = None,
 ) -> Generator[str, None, Answer]:
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
@@ -70,8 +69,8 @@ def answer_stream(
     from those on its focus (``Sources.read``), a yes/no question from the closest one.
     ``similarities`` gives each source's best sentence similarity to the query; without it the
     retrieved chunks' similarity is used. A yes/no verdict is decided by ``verdict_llm``
-    (default ``llm``); an open answer in doubt is answered again by ``larger_llm``, when given
-    (``rag.second_opinion``).
+    (default ``llm``); with ``settings.second_opinion``, an open answer in doubt is answered again
+    by ``verdict_llm``, when it is another model than ``llm`` (``rag.second_opinion``).
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     passages = sources.passages
@@ -104,8 +103,8 @@ def answer_stream(
     else:
         read = sources.read
         outcome = yield from timed(open_answer(plan, read, llm, settings), timings, started)
-        if larger_llm is not None and larger_llm is not llm:
-            outcome = yield from reconsidered(plan, read, outcome, larger_llm, settings, timings)
+        if settings.second_opinion and verdict_llm is not None and verdict_llm is not llm:
+            outcome = yield from reconsidered(plan, read, outcome, verdict_llm, settings, timings)
     timings["total"] = round(time.perf_counter() - started, 3)
     return answer_of(plan, outcome, read, timings, gated.passed)
 
