@@ -17,6 +17,7 @@ from .questions import asks_name, asks_number, asks_paper, counted_noun
 from .relations import wrong_relation
 from .text import (
     STOPWORDS,
+    abbreviated,
     best_of,
     best_sentence,
     content_terms,
@@ -82,12 +83,12 @@ def gate(
     text = "\n".join(passages)
     names = specific_terms(question)
     covered = coverage(question, text)
-    missing = sorted(t for t in names if not mentions(text, t))
+    missing = sorted(names - _named_in(question, text, names))
     if missing:
         return GateResult(
             Refusal.NAMES_MISSING, f"the abstracts never mention {', '.join(missing)}", similarity, covered
         )
-    if names and not any(all(mentions(p, t) for t in names) for p in passages):
+    if names and not any(_named_in(question, p, names) == names for p in passages):
         return GateResult(
             Refusal.NAMES_APART,
             f"no abstract mentions {', '.join(sorted(names))} together",
@@ -108,6 +109,13 @@ def gate(
             covered,
         )
     return GateResult(None, "", similarity, covered)
+
+
+def _named_in(question: str, text: str, names: set[str]) -> set[str]:
+    """Which of the question's ``names`` ``text`` mentions, as written or abbreviated
+    ("the United States" in an abstract that says "U.S.")."""
+    shortened = abbreviated(question, text)
+    return {t for t in names if t in shortened or mentions(text, t)}
 
 
 def _named_gate(question: str, text: str, similarity: float, covered: float) -> GateResult:

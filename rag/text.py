@@ -120,6 +120,30 @@ def numbers_in(text: str) -> set[float]:
     return {float(n.replace(",", "")) for n in _NUMBER_IN_TEXT.findall(text)}
 
 
+# A name of two to four capitalised words ("United States", "Los Angeles"), and a name the
+# question abbreviates itself ("angiotensin-converting enzyme-1 (ACE-1)").
+_CAPITALISED_RUN = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,3}\b")
+_ABBREVIATED_HERE = re.compile(r"((?:[\w-]+\s+){1,5})\(([A-Za-z][\w-]*)\)")
+
+
+def abbreviated(question: str, text: str) -> set[str]:
+    """The question's names that ``text`` writes only abbreviated (lower case, as
+    ``specific_terms``): the words of a capitalised name whose initials it has, in capitals
+    ("United States": "U.S.", "US"), and the expansion's words where the question gives the
+    abbreviation and the text has it ("... enzyme-1 (ACE-1)": "ACE-1")."""
+    found: set[str] = set()
+    for run in _CAPITALISED_RUN.findall(question):
+        parts = run.split()
+        initials = r"\.?\s?".join(p[0] for p in parts)
+        if re.search(rf"(?<![A-Za-z]){initials}\.?(?![A-Za-z])", text):
+            found |= {p.lower() for p in parts}
+    for expansion, abbreviation in _ABBREVIATED_HERE.findall(question):
+        if mentions(text, abbreviation):  # the expansion: about a word per letter
+            letters = sum(c.isalpha() for c in abbreviation)
+            found |= {w.lower() for w in expansion.split()[-letters:]}
+    return found
+
+
 def mentions(text: str, term: str) -> bool:
     """Whether ``text`` mentions ``term``, ignoring case, spaces and hyphens ("256 KB" ~ "256KB");
     a hyphenated word is also mentioned when each of its parts is ("HIV-related": "HIV", "related"),

@@ -5,7 +5,7 @@ import json
 from rag import Refusal, prompts
 from rag.checks import check_citations, evidence_sentence, gate, names_a_cited_paper, wrong_answer_type
 from rag.questions import is_yes_no
-from rag.text import coverage, mentions, specific_terms
+from rag.text import abbreviated, coverage, mentions, specific_terms
 from rag.paper import Paper
 from rag.planning import retrieval_query
 from rag.qa import AnswerStreamParser, check_answer
@@ -108,6 +108,23 @@ def test_gate_refuses_off_topic_and_unknown_names():
 
 def test_gate_accepts_low_similarity_when_every_name_is_found():
     assert gate("What is LAMB used for?", [LAMB], 0.1, min_relevance=0.66, min_coverage=0.3).passed
+
+
+def test_a_name_the_abstract_abbreviates_is_mentioned():
+    # An abstract writes "U.S." and "ACE-1" where the question spells the names out.
+    us = "Gastric cancers of Korean and U.S. subjects after curative-intent resection were compared."
+    kwargs = dict(min_relevance=0.90, min_coverage=0.5)
+    assert gate("Is gastric cancer different in Korea and the United States?", [us], 0.9, **kwargs).passed
+    ace = "We explored genetic polymorphism in the ACE-1 gene as a risk factor for CKD."
+    question = "Does angiotensin-converting enzyme-1 (ACE-1) gene polymorphism lead to CKD?"
+    assert gate(question, [ace], 0.9, **kwargs).passed
+    # Initials must be capitals: the pronoun "us" is not the United States; nor is an expansion
+    # satisfied when the text lacks its abbreviation too.
+    pronoun = "Gastric cancers in Korea tell us about curative-intent resection."
+    refused = gate("Is gastric cancer different in Korea and the United States?", [pronoun], 0.9, **kwargs)
+    assert refused.refusal is Refusal.NAMES_MISSING and "united" in refused.reason
+    assert gate(question, [ace.replace("ACE-1", "ACE2")], 0.9, **kwargs).refusal is Refusal.NAMES_MISSING
+    assert abbreviated("Is it the same in the United Kingdom?", "UK centres took part.") == {"united", "kingdom"}
 
 
 def test_gate_weighs_similarity_and_term_coverage_together():
