@@ -30,7 +30,7 @@ from .paper import Paper, check_size, day_number, paper_from_dict
 from .planning import Plan, Turn
 from .qa import answer_stream
 from .questions import Kind, Question
-from .retrieval import Hit, SearchMode, search
+from .retrieval import CROWD, Hit, SearchMode, search, standout
 from .settings import Settings
 from .sources import Sources, for_plan, lead_prefix, prepare
 from .summaries import Digest, Method, Summary, cached, summarize
@@ -366,6 +366,10 @@ class Library:
             )
         plan = self._plan(asked, history, k, filters)
         sources = self.sources(plan)
+        # How far a yes/no question's closest paper stands out from the library's near it: a
+        # verdict needs the paper the question is about, not the best of a near-topic crowd.
+        crowd = asked.kind is Kind.YES_NO and not plan.named
+        standing = standout(self.search(plan.query, k=CROWD, filters=filters)) if crowd else None
         # Resolved only for a yes/no question's verdict, or an open one's second opinion.
         needed = asked.kind is Kind.YES_NO or self.settings.second_opinion
         verdict_llm = self.verdict_llm() if needed else None
@@ -380,6 +384,7 @@ class Library:
                 started,
                 self.sentence_similarities,
                 verdict_llm,
+                standing,
             ),
             shown,
         )

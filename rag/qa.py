@@ -62,6 +62,7 @@ def answer_stream(
     started: float,
     similarities: Similarities | None = None,
     verdict_llm: LLM | None = None,
+    standout: float | None = None,
 ) -> Generator[str, None, Answer]:
     """Text pieces of the answer; returns the checked ``Answer`` (wrap it in an ``AnswerStream``).
 
@@ -71,6 +72,8 @@ def answer_stream(
     retrieved chunks' similarity is used. A yes/no verdict is decided by ``verdict_llm``
     (default ``llm``); with ``settings.second_opinion``, an open answer in doubt is answered again
     by ``verdict_llm``, when it is another model than ``llm`` (``rag.second_opinion``).
+    ``standout``: how far a yes/no question's closest paper stands out from the library's papers
+    near it (``rag.retrieval.standout``; None: not measured).
     """
     timings = {"retrieve": round(time.perf_counter() - started, 3)}
     passages = sources.passages
@@ -95,7 +98,7 @@ def answer_stream(
         yield outcome.text
     elif plan.question.kind is Kind.YES_NO:
         verdict_started = time.perf_counter()
-        outcome = yes_no_answer(plan, sources, closeness, verdict_llm or llm, settings)
+        outcome = yes_no_answer(plan, sources, closeness, verdict_llm or llm, settings, standout)
         if not outcome.refusal:
             timings["verdict"] = round(time.perf_counter() - verdict_started, 3)
         timings["first_token"] = round(time.perf_counter() - started, 3)
@@ -228,7 +231,12 @@ def continued_conversation(
 
 
 def yes_no_answer(
-    plan: Plan, sources: Sources, closeness: list[float], verdict_llm: LLM, settings: Settings
+    plan: Plan,
+    sources: Sources,
+    closeness: list[float],
+    verdict_llm: LLM,
+    settings: Settings,
+    standout: float | None = None,
 ) -> Outcome:
     """A yes/no question's answer: the verdict the closest source's results support, and that
     source's result sentence, quoted and cited (``rag.verdict``). The source is the one whose
@@ -244,6 +252,12 @@ def yes_no_answer(
         return refused(
             Refusal.LOW_RELEVANCE,
             f"refused before the verdict: the closest abstract holds {covered:.0%} of the question's terms",
+        )
+    if standout is not None and standout < settings.min_standout and covered < settings.standout_coverage:
+        return refused(
+            Refusal.LOW_RELEVANCE,
+            f"refused before the verdict: the closest abstract is one of many near the question "
+            f"(it stands out by {standout:.2f}) and holds {covered:.0%} of its terms",
         )
     abstract = sources.abstracts[lead]
     evidence = verdicts.evidence(verdict_llm, question, abstract)

@@ -58,6 +58,20 @@ class _Fused:
         return self.chunk
 
 
+# Papers a question's closest one is measured against (``standout``): the library's crowd near it.
+CROWD = 10
+_CROWD_RANK = 5
+
+
+def standout(hits: Sequence[Hit]) -> float | None:
+    """How far the closest of ``hits`` (a search of ``CROWD`` papers) stands out from the papers
+    near the query: its chunk's dense similarity minus the fifth-closest paper's. A library that
+    holds the paper a question is about usually sets it well apart; one without it offers a crowd
+    of near-topic papers, none much closer than the rest. None with fewer papers than that."""
+    closeness = sorted((h.dense_similarity or 0.0 for h in hits), reverse=True)
+    return closeness[0] - closeness[_CROWD_RANK - 1] if len(closeness) >= _CROWD_RANK else None
+
+
 def paper_ranking(chunks: Sequence[RankedChunk]) -> list[tuple[str, RankedChunk]]:
     """Papers in order of their best chunk, each with that chunk."""
     seen: dict[str, RankedChunk] = {}
