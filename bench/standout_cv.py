@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes import FakeLLM  # noqa: E402
+
 from rag import Library, Settings  # noqa: E402
 from rag.checks import coverage  # noqa: E402
 from rag.evaluation import EVAL_SOURCE, load_pubmedqa  # noqa: E402
