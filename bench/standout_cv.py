@@ -100,7 +100,9 @@ def cross_validate(rows: list[dict], folds: int) -> list[dict]:
         keeping = [p for p in product(STANDOUTS, COVERAGES) if rates(train, p)[0] >= without]
         chosen = max(keeping, key=lambda p: (rates(train, p)[1], -p[0], -p[1]))
         present, absent = rates([rows[i] for i in test], chosen)
-        report.append({"chosen": chosen, "present_answered": round(present, 3), "absent_refused": round(absent, 3)})
+        report.append(
+            {"chosen": chosen, "present_answered": round(present, 3), "absent_refused": round(absent, 3)}
+        )
     return report
 
 
