@@ -133,7 +133,7 @@ def reconsidered(
     started = time.perf_counter()
     question = plan.question.text
     why = second_opinion.doubt(
-        question, draft.fact, draft.citations, draft.abstained, larger_llm, settings.draft_min_support
+        question, draft.fact, draft.citations, draft.refusal, larger_llm, settings.draft_min_support
     )
     timings["draft_check"] = round(time.perf_counter() - started, 3)
     if not why:

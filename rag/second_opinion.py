@@ -17,7 +17,7 @@ import math
 import re
 
 from . import prompts
-from .answer import Citation
+from .answer import Citation, Refusal
 from .llm import LLM
 from .verdict import scored
 
@@ -38,9 +38,15 @@ def support(llm: LLM, question: str, claim: str, citation: Citation) -> float | 
 
 
 def doubt(
-    question: str, fact: str, citations: list[Citation], refused: bool, llm: LLM, min_support: float
+    question: str,
+    fact: str,
+    citations: list[Citation],
+    refusal: Refusal | None,
+    llm: LLM,
+    min_support: float,
 ) -> str:
-    """Why a draft is in doubt, or "" when it stands. ``fact`` is the draft's bare name or number;
+    """Why a draft is in doubt, or "" when it stands. ``refusal``: why the draft was refused or
+    withdrawn, if it was. ``fact`` is the draft's bare name or number;
     only a figure ("59", "1.7 mAP") is checked, the answer the 0.5B takes from the wrong place
     when its abstract gives several. A bare name is left to the name checks (on the factoid set the
     1.5B doubted right dataset and paper names and gained nothing there; a name from the cited
@@ -48,7 +54,13 @@ def doubt(
     written as a sentence restates its source and is left to the checks too (on the how-questions
     of bench/latency.py, checking those sent most to the larger model and doubled the median
     answer's time)."""
-    if refused:
+    if refusal is Refusal.WRONG_RELATION:
+        # The source was found to state another relation than the one asked: a finding about the
+        # source, which the larger model reads too. On the relation traps it answered 8 such
+        # drafts by asserting the relation anyway ("RAG outperforms FB-RAG"); on the factoid and
+        # seed sets no such draft became a right answer.
+        return ""
+    if refusal is not None:
         return "the draft answer was refused or withdrawn"
     if not citations or not _FIGURE.search(fact):
         return ""

@@ -84,9 +84,12 @@ def test_without_a_second_opinion_the_draft_stands(offline, larger):
 
 def test_a_model_without_scores_leaves_the_draft_standing():
     citation = Citation(1, "p", "kMaX-DeepLab", "", "It reaches 58.0% PQ on COCO val.", 1.0)
-    assert doubt(QUESTION, "58.0% PQ", [citation], False, FakeLLM(), 0.7) == ""
-    assert doubt(QUESTION, "", [], True, FakeLLM(), 0.7) == "the draft answer was refused or withdrawn"
-    unsupported = doubt(QUESTION, "68.4% PQ", [citation], False, FakeLLM(scores=UNSUPPORTED), 0.7)
+    assert doubt(QUESTION, "58.0% PQ", [citation], None, FakeLLM(), 0.7) == ""
+    for refusal in (Refusal.MODEL_DECLINED, Refusal.UNSUPPORTED, Refusal.NOT_AN_ANSWER):
+        assert doubt(QUESTION, "", [], refusal, FakeLLM(), 0.7) == "the draft answer was refused or withdrawn"
+    # the source states another relation than the one asked: the larger model reads it too
+    assert doubt(QUESTION, "", [], Refusal.WRONG_RELATION, FakeLLM(), 0.7) == ""
+    unsupported = doubt(QUESTION, "68.4% PQ", [citation], None, FakeLLM(scores=UNSUPPORTED), 0.7)
     assert "'68.4% PQ'" in unsupported and "support 0.08" in unsupported
 
 
@@ -95,6 +98,15 @@ def test_a_bare_name_is_not_doubted():
     # cross-attention; that the cited paper is the one asked about is the gate's and checks' call
     citation = Citation(1, "p", "kMaX-DeepLab: k-means Mask Transformer", "", "We develop kMaX-DeepLab.", 1.0)
     larger = FakeLLM(scores=UNSUPPORTED)
-    assert doubt("Which paper uses k-means cross-attention?", "kMaX-DeepLab", [citation], False, larger, 0.7) == ""
+    assert doubt("Which paper uses k-means cross-attention?", "kMaX-DeepLab", [citation], None, larger, 0.7) == ""
     assert larger.sent == []
-    assert doubt("Which datasets is it evaluated on?", "CIFAR10", [citation], False, larger, 0.7) == ""
+    assert doubt("Which datasets is it evaluated on?", "CIFAR10", [citation], None, larger, 0.7) == ""
+
+
+def test_a_draft_whose_source_states_another_relation_is_not_asked_again(offline, larger):
+    # A relation trap: the abstract has MobileDets outperforming MobileNetV2+SSDLite. The source,
+    # not the draft's wording, is what fails; the larger model would read the same source.
+    offline.fake.replies.append(reply("MobileNetV2+SSDLite outperforms MobileDets.", 1))
+    answer = offline.ask("Which method does MobileNetV2+SSDLite outperform?")
+    assert answer.refusal is Refusal.WRONG_RELATION and "larger model" not in answer.reason
+    assert larger.sent == []
