@@ -56,7 +56,7 @@ def doubt(
     answer's time)."""
     if refusal is Refusal.WRONG_RELATION:
         # The source was found to state another relation than the one asked: a finding about the
-        # source, which the larger model reads too. On the relation traps it answered 8 such
+        # source, which the larger model reads too. On the relation traps it answered 9 such
         # drafts by asserting the relation anyway ("RAG outperforms FB-RAG"); on the factoid and
         # seed sets no such draft became a right answer.
         return ""
