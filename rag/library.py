@@ -364,12 +364,15 @@ class Library:
                 ),
                 hits,
             )
-        plan = self._plan(asked, history, k, filters)
+        searched: dict[str, list[Hit]] = {}
+        plan = self._plan(asked, history, k, filters, searched)
         sources = self.sources(plan)
         # How far a yes/no question's closest paper stands out from the library's near it: a
         # verdict needs the paper the question is about, not the best of a near-topic crowd.
         crowd = asked.kind is Kind.YES_NO and not plan.named
-        standing = standout(self.search(plan.query, k=CROWD, filters=filters)) if crowd else None
+        if crowd and plan.query not in searched:
+            searched[plan.query] = self.search(plan.query, k=CROWD, filters=filters)
+        standing = standout(searched[plan.query]) if crowd else None
         # Resolved only for a yes/no question's verdict, or an open one's second opinion.
         needed = asked.kind is Kind.YES_NO or self.settings.second_opinion
         verdict_llm = self.verdict_llm() if needed else None
@@ -401,15 +404,30 @@ class Library:
     ) -> Plan:
         """How ``question`` will be answered: what kind it is, the query searched, and its sources
         (a follow-up about the previous turn's paper keeps that turn's sources; ``planning``)."""
-        return self._plan(
-            questions.read(question), history, k, Filters(source=source, year=year, category=category)
-        )
+        filters = Filters(source=source, year=year, category=category)
+        return self._plan(questions.read(question), history, k, filters, searched={})
 
-    def _plan(self, asked: Question, history: Sequence[Turn], k: int | None, filters: Filters) -> Plan:
+    def _plan(
+        self,
+        asked: Question,
+        history: Sequence[Turn],
+        k: int | None,
+        filters: Filters,
+        searched: dict[str, list[Hit]],
+    ) -> Plan:
+        """The question's plan; each whole-library search made is kept in ``searched`` by query.
+        A yes/no question's searches reach ``CROWD`` papers, the crowd its closest paper is
+        measured against (``standout``), so that is not searched again: the best ``k`` are the
+        first of them (the candidates fused, ``settings.candidates`` a retriever, do not depend on
+        ``k``)."""
         n = k or self.settings.answer_sources
+        depth = max(n, CROWD) if asked.kind is Kind.YES_NO else n
 
         def search(query: str, within: list[str] | None) -> list[Hit]:
-            return self.search(query, k=n, within=within, filters=filters)
+            hits = self.search(query, k=depth, within=within, filters=filters)
+            if within is None:
+                searched[query] = hits
+            return hits[:n]
 
         return planning.plan(asked, history, search, self.named_papers)
 

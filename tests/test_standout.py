@@ -76,3 +76,23 @@ def test_the_same_question_is_refused_over_a_crowd_and_answered_once_its_paper_i
     else:
         assert answer.abstained and "one of many near the question" in answer.reason
         assert fake.sent == []
+
+
+def test_the_crowd_is_the_plans_own_search_not_a_second_one(offline, monkeypatch):
+    """A yes/no question's plan searches ``CROWD`` papers and keeps the best few as its sources;
+    the standout is measured on that search, so the library is searched once."""
+    searches = []
+    search = type(offline).search
+
+    def counted(self, query, k=5, **kwargs):
+        searches.append((query, k, kwargs.get("within")))
+        return search(self, query, k, **kwargs)
+
+    monkeypatch.setattr(type(offline), "search", counted)
+    offline.fake.scores = {"Yes": -0.1, "No": -3.0, "Maybe": -9.0}
+    question = "Does LAMB reduce BERT training time to 76 minutes?"
+    answer = offline.ask(question)
+    assert [(q, k) for q, k, within in searches if within is None] == [(question, 10)]
+    assert len(answer.citations) <= offline.settings.answer_sources
+    best = search(offline, question, 10)[: offline.settings.answer_sources]
+    assert offline.plan(question).hits == tuple(best)
