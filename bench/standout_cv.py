@@ -16,7 +16,6 @@ applied to the fifth. Reported per fold, and the rule as shipped (settings) over
 import argparse
 import dataclasses
 import json
-import random
 import shutil
 import sys
 from itertools import product
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fakes import FakeLLM  # noqa: E402
+from folds import folds as split  # noqa: E402
 
 from rag import Library, Settings  # noqa: E402
 from rag.checks import coverage  # noqa: E402
@@ -90,9 +90,7 @@ def rates(rows: list[dict], pair: tuple[float, float]) -> tuple[float, float]:
 
 
 def cross_validate(rows: list[dict], folds: int) -> list[dict]:
-    order = list(range(len(rows)))
-    random.Random(0).shuffle(order)
-    parts = [order[k::folds] for k in range(folds)]
+    parts = split(len(rows), folds)
     report = []
     for k, test in enumerate(parts):
         train = [rows[i] for j, part in enumerate(parts) if j != k for i in part]

@@ -17,7 +17,6 @@ threshold is fitted to all of dev.
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from folds import folds as split  # noqa: E402
 
 from rag import Library, Settings  # noqa: E402
 from rag import verdict as verdicts  # noqa: E402
@@ -89,9 +90,7 @@ def choose_threshold(rows: list[tuple[str, str | None, float]], target: float) -
 
 
 def cross_validate(rows: list[tuple[str, str | None, float]], folds: int, target: float) -> dict:
-    order = list(range(len(rows)))
-    random.Random(0).shuffle(order)
-    parts = [order[k::folds] for k in range(folds)]
+    parts = split(len(rows), folds)
     per_fold = []
     for k, test in enumerate(parts):
         train = [rows[i] for j, part in enumerate(parts) if j != k for i in part]
