@@ -88,7 +88,7 @@ def gate(
         return GateResult(
             Refusal.NAMES_MISSING, f"the abstracts never mention {', '.join(missing)}", similarity, covered
         )
-    if names and not any(_named_in(question, p, names) == names for p in passages):
+    if names and not any(holds_names(question, p) for p in passages):
         return GateResult(
             Refusal.NAMES_APART,
             f"no abstract mentions {', '.join(sorted(names))} together",
@@ -109,6 +109,13 @@ def gate(
             covered,
         )
     return GateResult(None, "", similarity, covered)
+
+
+def holds_names(question: str, text: str) -> bool:
+    """Whether ``text`` mentions every name the question uses (``specific_terms``), as written or
+    abbreviated: an abstract that can be what the question is about."""
+    names = specific_terms(question)
+    return _named_in(question, text, names) == names
 
 
 def _named_in(question: str, text: str, names: set[str]) -> set[str]:

@@ -16,6 +16,7 @@ import numpy as np
 from . import foryou, planning, questions
 from .answer import Answer, AnswerStream
 from .catalog import Catalog
+from .checks import holds_names
 from .chunking import Chunker
 from .embedder import Embedder, embedder_for
 from .errors import InputError, RagError
@@ -438,9 +439,19 @@ class Library:
 
     def named_papers(self, question: str) -> list[str]:
         """Ids of the stored papers the question names by a quoted or written-out title, or by a
-        title's lead name (``rag.naming``): its answer comes from them alone."""
+        title's lead name (``rag.naming``): its answer comes from them alone. None when several are
+        named and none mentions every name the question uses (``checks.holds_names``)."""
         candidates = self._catalog.titles_with(search_words(question))
-        return [paper_id for paper_id, title in candidates if names_paper(question, title)]
+        named = [paper_id for paper_id, title in candidates if names_paper(question, title)]
+        # A name several titles share names none of the papers meant when none of them mentions
+        # the question's other names ("Can PRISM predict length of PICU stay?" over arXiv's
+        # "PRISM: ..." papers): then the whole library is searched, and the gate still asks for
+        # every name, the title's too. A name one paper has is that paper: a question asking it
+        # for what it never mentions ("What does LEAP reach on COCO?") is refused as about it.
+        if len(named) < 2:
+            return named
+        papers = self._catalog.papers(named)
+        return named if any(holds_names(question, f"{p.title}\n{p.abstract}") for p in papers) else []
 
     def sentence_similarities(self, query: str, texts: Sequence[str]) -> list[float]:
         """For each text, the cosine similarity of its sentence (or title line) closest to ``query``.

@@ -184,6 +184,36 @@ def test_a_question_naming_a_paper_searches_that_paper_alone(seeded):
     assert [h.paper_id for h in within] == [docter.id]
 
 
+def test_a_shared_lead_name_whose_papers_lack_the_questions_other_names_names_none_of_them(tmp_path):
+    """At 40,000 papers a lead name is shared ("PRISM: ..." titles): when none of the papers it
+    names mentions the question's other names, the question is about another paper and the whole
+    library is searched."""
+    from fakes import HashEmbedder
+
+    lib = Library(tmp_path / "store", embedder=HashEmbedder())
+    lib.add(
+        [
+            {"id": "a", "title": "PRISM: Prompted Retrieval for Sparse Models",
+             "abstract": "PRISM improves retrieval of sparse models with prompts."},
+            {"id": "b", "title": "PRISM: A Benchmark for Physical Reasoning",
+             "abstract": "We release PRISM, a benchmark of physical reasoning tasks."},
+            {"id": "c", "title": "PubMed 1",
+             "abstract": "PRISM scores were recorded at PICU admission. The correlation between PRISM "
+                         "and length of stay in the PICU was weak."},
+            {"id": "d", "title": "LEAP: Learning Embeddings for Adaptive Pace",
+             "abstract": "LEAP reaches 91% accuracy on CIFAR-10."},
+        ]
+    )
+    # A name one paper has is that paper, whatever it lacks: refused as about it, not searched for.
+    assert lib.named_papers("What accuracy does LEAP reach on COCO?") == ["d"]
+    # Every paper the lead name names is kept when one of them holds the question's names.
+    assert sorted(lib.named_papers("Does PRISM improve retrieval of sparse models?")) == ["a", "b"]
+    assert lib.named_papers("Can PRISM predict length of PICU stay?") == []
+    plan = lib.plan("Can PRISM predict length of PICU stay?", k=2)
+    assert plan.hits[0].paper_id == "c" and not plan.named
+    lib.close()
+
+
 def test_a_library_no_longer_used_is_freed_with_its_connection(tmp_path):
     """The sentence-vector cache belongs to each library: a cache on the method kept every Library
     (and its SQLite connection) alive for the life of the process."""
