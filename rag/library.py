@@ -373,7 +373,8 @@ class Library:
         crowd = asked.kind is Kind.YES_NO and not plan.named
         if crowd and plan.query not in searched:
             searched[plan.query] = self.search(plan.query, k=CROWD, filters=filters)
-        standing = standout(searched[plan.query]) if crowd else None
+        # A k above CROWD searches deeper; the crowd is still the closest CROWD papers.
+        standing = standout(searched[plan.query][:CROWD]) if crowd else None
         # Resolved only for a yes/no question's verdict, or an open one's second opinion.
         needed = asked.kind is Kind.YES_NO or self.settings.second_opinion
         verdict_llm = self.verdict_llm() if needed else None

@@ -96,3 +96,15 @@ def test_the_crowd_is_the_plans_own_search_not_a_second_one(offline, monkeypatch
     assert len(answer.citations) <= offline.settings.answer_sources
     best = search(offline, question, 10)[: offline.settings.answer_sources]
     assert offline.plan(question).hits == tuple(best)
+
+
+def test_the_crowd_is_ten_papers_whatever_k_the_question_asks_for(offline, monkeypatch):
+    """Asked for more sources than ``CROWD``, the plan searches deeper; the standout still compares
+    the closest paper with the fifth of the closest ten, as with the default k."""
+    import rag.library
+
+    measured = []
+    monkeypatch.setattr(rag.library, "standout", lambda hits: measured.append(len(hits)) or 1.0)
+    offline.fake.scores = {"Yes": -0.1, "No": -3.0, "Maybe": -9.0}
+    offline.ask("Does LAMB reduce BERT training time to 76 minutes?", k=15)
+    assert measured == [10]
