@@ -83,8 +83,12 @@ def calibrated(log_probs: dict[str, float], baseline: dict[str, float] | None) -
 
 
 def auc(positives: list[float], negatives: list[float]) -> float:
-    pairs = [(p > n) + 0.5 * (p == n) for p in positives for n in negatives]
-    return sum(pairs) / max(len(pairs), 1)
+    """scikit-learn's ROC AUC of positives against negatives; 0 when either is empty."""
+    from sklearn.metrics import roc_auc_score
+
+    if not positives or not negatives:
+        return 0.0
+    return float(roc_auc_score([1] * len(positives) + [0] * len(negatives), positives + negatives))
 
 
 def report(log_odds: list[float], gold: list[str], decided: list[str] | None) -> dict:

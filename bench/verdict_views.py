@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from verdict_cv import cross_validate  # noqa: E402
+from verdict_prompts import auc  # noqa: E402
 
 from rag import Library, prompts  # noqa: E402
 from rag import verdict as verdicts  # noqa: E402
@@ -113,13 +114,13 @@ def collect(view: str, path: Path, limit: int | None) -> list[dict]:
 
 
 def accuracy_and_auc(rows: list[dict]) -> dict:
-    from sklearn.metrics import roc_auc_score
-
     right = sum((verdicts.Evidence(orders=r["orders"]).word() or "").lower() == r["gold"] for r in rows)
-    decided = [r for r in rows if r["gold"] != "maybe"]
-    no_odds = [statistics.mean(o["No"] - o["Yes"] for o in r["orders"]) for r in decided]
-    auc = roc_auc_score([r["gold"] == "no" for r in decided], no_odds)
-    return {"accuracy": round(right / len(rows), 3), "auc_no_vs_yes": round(auc, 3)}
+    no_odds = {r["pmid"]: statistics.mean(o["No"] - o["Yes"] for o in r["orders"]) for r in rows}
+    no_vs_yes = auc(
+        [no_odds[r["pmid"]] for r in rows if r["gold"] == "no"],
+        [no_odds[r["pmid"]] for r in rows if r["gold"] == "yes"],
+    )
+    return {"accuracy": round(right / len(rows), 3), "auc_no_vs_yes": round(no_vs_yes, 3)}
 
 
 def main() -> None:
