@@ -31,6 +31,7 @@ from folds import folds as split  # noqa: E402
 from rag import Library, Settings  # noqa: E402
 from rag.checks import coverage  # noqa: E402
 from rag.evaluation import EVAL_SOURCE, load_pubmedqa  # noqa: E402
+from rag.qa import closest  # noqa: E402
 from rag.retrieval import CROWD, standout  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
@@ -55,7 +56,7 @@ def measure(store: Path, distractors: Path) -> list[dict]:
         plan = library.plan(item.question)
         sources = library.sources(plan)
         closeness = library.sentence_similarities(plan.query, sources.passages) if sources.passages else []
-        lead = max(range(len(closeness)), key=closeness.__getitem__) if closeness else 0
+        lead = closest(closeness)
         rows.append(
             {
                 "present": item.paper_id in stored,

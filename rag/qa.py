@@ -230,6 +230,12 @@ def continued_conversation(
     return messages if needed <= settings.n_ctx else None
 
 
+def closest(closeness: list[float]) -> int:
+    """The index of the source a yes/no verdict rests on: the one whose sentence is closest to
+    the question (the first source when nothing was measured)."""
+    return max(range(len(closeness)), key=closeness.__getitem__) if closeness else 0
+
+
 def yes_no_answer(
     plan: Plan,
     sources: Sources,
@@ -242,7 +248,7 @@ def yes_no_answer(
     source's result sentence, quoted and cited (``rag.verdict``). The source is the one whose
     sentence is closest to the question, which is what the gate passed it on."""
     question = plan.question.text
-    lead = max(range(len(sources.hits)), key=lambda i: closeness[i]) if closeness else 0
+    lead = closest(closeness)
     # The verdict rests on this one source, and there is no generated claim to check: the
     # question is the claim, so the source must hold as large a share of its terms as a cited
     # source must of an answer's. The gate judged the sources together; a near-topic neighbour
