@@ -2,12 +2,14 @@
 (bench/verdict_cv.py's features file): do they decide better, or agree where the shipped one is
 right? PubMedQA dev, each question with its own abstract, the bundled 1.5B verdict model.
 
-    python bench/verdict_views.py --view finding|examples --base FEATURES --out FILE [--limit N]
+    python bench/verdict_views.py --view finding|examples|small --base FEATURES --out FILE [--limit N]
 
 - finding: the verdict prompt over the finding sentence alone (the sentence the answer quotes);
 - examples: the verdict prompt after five worked examples written for this (none from PubMedQA:
   a difference -> yes, no difference -> no, a risk factor stated with a negation -> yes, the
-  opposite effect -> no, mixed results -> maybe).
+  opposite effect -> no, mixed results -> maybe);
+- small: the shipped prompt over the same results part, scored by the default answer model (the
+  0.5B) instead of the verdict model: do the two models' verdicts agree where the 1.5B is right?
 
 Step 1 writes one JSON line per question to FILE (resumed when it exists). Step 2 (no model)
 reports each view's accuracy and AUC, and 5-fold cross-validated precision and coverage (as
@@ -86,7 +88,10 @@ def view_messages(view: str, row: dict, order: tuple[str, str]) -> list[dict]:
         return prompts.verdict_messages(
             verdicts.finding(row["question"], row["abstract"]), row["question"], order
         )
-    return with_examples(" ".join(verdicts.results_part(row["abstract"])), row["question"], order)
+    results = " ".join(verdicts.results_part(row["abstract"]))
+    if view == "small":
+        return prompts.verdict_messages(results, row["question"], order)
+    return with_examples(results, row["question"], order)
 
 
 def collect(view: str, path: Path, limit: int | None) -> list[dict]:
@@ -94,7 +99,8 @@ def collect(view: str, path: Path, limit: int | None) -> list[dict]:
     done = {r["pmid"]: r for r in map(json.loads, path.open())} if path.exists() else {}
     todo = [r for r in rows if r["pmid"] not in done]
     if todo:
-        llm = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-views-")) / "store").verdict_llm()
+        library = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-views-")) / "store")
+        llm = library.llm() if view == "small" else library.verdict_llm()
         with path.open("a") as out:
             for row in todo:
                 orders = [
@@ -125,7 +131,7 @@ def accuracy_and_auc(rows: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--view", choices=("finding", "examples"), required=True)
+    parser.add_argument("--view", choices=("finding", "examples", "small"), required=True)
     parser.add_argument("--base", type=Path, required=True, help="bench/verdict_cv.py's features file")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--limit", type=int)
