@@ -286,6 +286,28 @@ def test_follow_up_after_another_question_resumes_its_saved_prompt(seeded, monke
     assert len(restored) == 1 and restored[0] > 300  # the system prompt and the kMaX source block
 
 
+def test_states_are_saved_and_restored_without_the_logits_rows(seeded, monkeypatch):
+    """llama-cpp-python copies a 0.6 MB logits row per token held into a saved state (~300 MB for
+    a question's prompt: a second after every answer here) and writes them back on a restore,
+    though nothing reads them; the prompt cache's saves and restores see one row, and the model's
+    own buffer is whole again after."""
+    seeded.settings = dataclasses.replace(seeded.settings, second_opinion=False)  # the answer model's states only
+    llama = seeded.llm().load()
+    buffer_shape, rows_seen = llama.scores.shape, []
+    real_save, real_load = type(llama).save_state, type(llama).load_state
+    monkeypatch.setattr(type(llama), "save_state", lambda self: (rows_seen.append(("save", len(self._scores))),
+                                                                  real_save(self))[1])
+    monkeypatch.setattr(type(llama), "load_state", lambda self, state: (rows_seen.append(("load", len(self.scores))),
+                                                                         real_load(self, state))[1])
+    first = seeded.ask(KMAX_QUESTION)
+    seeded.ask("How long does it take to train BERT with large batch optimization?")
+    follow = seeded.ask("What does it reach on COCO?", history=[(KMAX_QUESTION, first)])
+    assert {kind for kind, _ in rows_seen} == {"save", "load"}  # both happened
+    assert all(rows == 1 for _, rows in rows_seen), rows_seen
+    assert llama.scores.shape == buffer_shape
+    assert follow.sources[0].title.startswith("kMaX-DeepLab")
+
+
 def test_a_yes_no_question_gets_the_verdict_models_word_and_the_abstracts_own_finding(seeded):
     # Default settings: the 1.5B verdict model reads the lead source's result sentences.
     from rag import verdict

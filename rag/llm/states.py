@@ -18,21 +18,10 @@ REREAD = 16
 
 
 def prompt_cache(capacity_bytes: int) -> Any:
-    """llama-cpp-python's RAM cache of saved states, keeping only what a restore needs.
-
-    A saved state carries a copy of the logits buffer (one row per batch position, hundreds of MB
-    with a 150k-token vocabulary) that the cache does not count against its capacity. A restored
-    state always re-evaluates at least one token before sampling, so only the last row is kept:
-    the capacity then bounds the real memory.
-    """
+    """llama-cpp-python's RAM cache of saved states (``save``), bounded by ``capacity_bytes``."""
     from llama_cpp import LlamaRAMCache
 
-    class LastLogitsCache(LlamaRAMCache):
-        def __setitem__(self, key, state):
-            state.scores = state.scores[-1:].copy()
-            super().__setitem__(key, state)
-
-    return LastLogitsCache(capacity_bytes=capacity_bytes)
+    return LlamaRAMCache(capacity_bytes=capacity_bytes)
 
 
 def held(llama: Any, tokens: list[int]) -> int:
@@ -70,7 +59,8 @@ def restore(llama: Any, tokens: list[int]) -> None:
         with contextlib.suppress(KeyError):
             saved = llama.cache[tokens]
             if Llama.longest_token_prefix(saved.input_ids.tolist(), tokens) > held(llama, tokens):
-                llama.load_state(saved)
+                with _one_logits_row(llama):
+                    llama.load_state(saved)
 
 
 def cached_whole(llama: Any, tokens: list[int]) -> bool:
@@ -84,7 +74,26 @@ def cached_whole(llama: Any, tokens: list[int]) -> bool:
 
 def save(llama: Any) -> None:
     """Keep the context's state in the prompt cache, under the tokens it holds."""
-    llama.cache[llama.input_ids.tolist()] = llama.save_state()
+    with _one_logits_row(llama):
+        state = llama.save_state()
+    llama.cache[llama.input_ids.tolist()] = state
+
+
+@contextlib.contextmanager
+def _one_logits_row(llama: Any) -> Iterator[None]:
+    """llama-cpp-python's ``save_state`` copies, and ``load_state`` writes, a row of its logits
+    buffer per token the context holds: 0.6 MB a row with a 150k-token vocabulary, ~300 MB for a
+    question's prompt, 0.4-1.8 s per save on this machine, after every answer that is remembered.
+    Nothing reads those rows (without ``logits_all`` llama-cpp-python does not fill them: sampling
+    and our scores read llama.cpp's own logits, and a restored state re-evaluates a token before
+    sampling), so both see a one-row buffer: the state then holds one row, the cache's capacity
+    bounds the memory it really takes, and a restore writes one row."""
+    rows = llama.scores
+    llama.scores = rows[:1]
+    try:
+        yield
+    finally:
+        llama.scores = rows
 
 
 @contextlib.contextmanager
