@@ -20,7 +20,9 @@ import json
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,23 +35,36 @@ from rag import verdict as verdicts  # noqa: E402
 DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
 
 
-def collect(path: Path, limit: int | None) -> list[dict]:
-    """One row per question: gold decision, both orders' scores, the finding sentence."""
+def shipped_evidence(llm, row: dict) -> tuple[list[dict], str]:
+    """The shipped verdict's evidence for one question: both orders' scores and the finding."""
+    evidence = verdicts.evidence(llm, row["question"], row["abstract"])
+    return evidence.orders, evidence.finding
+
+
+def collect(
+    path: Path,
+    limit: int | None,
+    score: Callable[[Any, dict], tuple[list[dict], str]] = shipped_evidence,
+    model: Callable[[Library], Any] = Library.verdict_llm,
+) -> list[dict]:
+    """One row per question: gold decision, both orders' scores, the finding sentence, as
+    ``score`` gives them with the model ``model`` picks (default: the shipped verdict's); rows
+    already in ``path`` are kept, the rest appended as they are scored."""
     rows = [json.loads(line) for line in DATA.open()][:limit]
     done = {}
     if path.exists():
         done = {r["pmid"]: r for r in map(json.loads, path.open())}
     todo = [r for r in rows if r["pmid"] not in done]
     if todo:
-        llm = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-cv-")) / "store").verdict_llm()
+        llm = model(Library(Path(tempfile.mkdtemp(prefix="rag-verdict-cv-")) / "store"))
         with path.open("a") as out:
             for i, row in enumerate(todo, 1):
-                evidence = verdicts.evidence(llm, row["question"], row["abstract"])
+                orders, finding = score(llm, row)
                 line = {
                     "pmid": row["pmid"],
                     "gold": row["final_decision"],
-                    "orders": evidence.orders,
-                    "finding": evidence.finding,
+                    "orders": orders,
+                    "finding": finding,
                 }
                 done[row["pmid"]] = line
                 out.write(json.dumps(line) + "\n")

@@ -21,19 +21,17 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from verdict_cv import cross_validate  # noqa: E402
+import verdict_cv  # noqa: E402
 from verdict_prompts import auc  # noqa: E402
 
 from rag import Library, prompts  # noqa: E402
 from rag import verdict as verdicts  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "eval" / "pubmedqa_dev.jsonl"
 EXAMPLES = [
     (
         "Patients mobilised on the first day were discharged after a median of 6 days, against 9 days "
@@ -95,28 +93,16 @@ def view_messages(view: str, row: dict, order: tuple[str, str]) -> list[dict]:
 
 
 def collect(view: str, path: Path, limit: int | None) -> list[dict]:
-    rows = [json.loads(line) for line in DATA.open()][:limit]
-    done = {r["pmid"]: r for r in map(json.loads, path.open())} if path.exists() else {}
-    todo = [r for r in rows if r["pmid"] not in done]
-    if todo:
-        library = Library(Path(tempfile.mkdtemp(prefix="rag-verdict-views-")) / "store")
-        llm = library.llm() if view == "small" else library.verdict_llm()
-        with path.open("a") as out:
-            for row in todo:
-                orders = [
-                    verdicts.scored(llm, view_messages(view, row, o), prompts.VERDICT_OPENING)[1]
-                    for o in verdicts.ORDERS
-                ]
-                line = {
-                    "pmid": row["pmid"],
-                    "gold": row["final_decision"],
-                    "orders": orders,
-                    "finding": verdicts.finding(row["question"], row["abstract"]),
-                }
-                done[row["pmid"]] = line
-                out.write(json.dumps(line) + "\n")
-                out.flush()
-    return [done[r["pmid"]] for r in rows if r["pmid"] in done]
+    """bench/verdict_cv.py's rows, scored under ``view`` (the 0.5B's for "small")."""
+
+    def score(llm, row: dict) -> tuple[list[dict], str]:
+        orders = [
+            verdicts.scored(llm, view_messages(view, row, o), prompts.VERDICT_OPENING)[1]
+            for o in verdicts.ORDERS
+        ]
+        return orders, verdicts.finding(row["question"], row["abstract"])
+
+    return verdict_cv.collect(path, limit, score, Library.llm if view == "small" else Library.verdict_llm)
 
 
 def accuracy_and_auc(rows: list[dict]) -> dict:
@@ -159,7 +145,7 @@ def main() -> None:
         f"{args.view} view": accuracy_and_auc(view),
     }
     for name, outputs in rules.items():
-        cv = cross_validate(outputs, 5, 0.8)
+        cv = verdict_cv.cross_validate(outputs, 5, 0.8)
         report[name] = {"precision": cv["precision"], "coverage": cv["coverage"]}
     print(json.dumps(report, indent=1))
 
